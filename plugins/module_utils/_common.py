@@ -93,3 +93,12 @@ def diff_entry(name, before, after, statements):
     if statements:
         entry["prepared"] = "\n".join(s.masked + ";" for s in statements)
     return entry
+
+
+class PartialFailure(Exception):
+    """Some changes were made before a failure (databases: no transaction)."""
+
+    def __init__(self, msg, result):
+        Exception.__init__(self, msg)
+        self.msg = msg
+        self.result = result

@@ -8,6 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._common import (
+    PartialFailure,
+)
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._connection import (
     Connection,
     DatabaseError,
@@ -46,12 +49,3 @@ def run_module(module, run, list_key):
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)
-
-
-class PartialFailure(Exception):
-    """Some changes were made before a failure (databases: no transaction)."""
-
-    def __init__(self, msg, result):
-        Exception.__init__(self, msg)
-        self.msg = msg
-        self.result = result

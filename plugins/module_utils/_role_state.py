@@ -133,7 +133,7 @@ SELECT r.rolname, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolinherit, r.ro
              JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
              WHERE m.member = r.oid ORDER BY 1)
 FROM pg_catalog.%s r
-WHERE r.rolname = ANY(%%s)
+WHERE r.rolname = ANY(%%s::text[])
 """
 
 
@@ -184,7 +184,7 @@ def normalise_valid_until(conn, values):
 _OWNED_DATABASES = """
 SELECT r.rolname, d.datname FROM pg_catalog.pg_database d
 JOIN pg_catalog.pg_roles r ON r.oid = d.datdba
-WHERE r.rolname = ANY(%s) ORDER BY 1, 2
+WHERE r.rolname = ANY(%s::text[]) ORDER BY 1, 2
 """
 
 _DEPENDENCIES = """
@@ -197,7 +197,7 @@ SELECT r.rolname,
 FROM pg_catalog.pg_shdepend s
 JOIN pg_catalog.pg_roles r ON r.oid = s.refobjid AND s.refclassid = 'pg_catalog.pg_authid'::regclass
 LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
-WHERE r.rolname = ANY(%s) AND s.deptype <> 'p'
+WHERE r.rolname = ANY(%s::text[]) AND s.deptype <> 'p'
 ORDER BY 1, 2, 3
 """
 
