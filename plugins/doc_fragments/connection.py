@@ -68,7 +68,7 @@ requirements:
     (C(psycopg) from PyPI), importable by the Python that runs the module on the target
     (see C(ansible_python_interpreter)). psycopg2 is used when both are installed.
 notes:
-  - The default connects as C(postgres) over the Unix socket with peer authentication:
+  - The default connects as C(postgres) over the Unix socket with peer authentication;
     run the task with C(become=true) and C(become_user=postgres).
   - Only one database connection is opened for all the objects of a task (plus one per database
     whose extensions are managed, or where REASSIGN/DROP OWNED must run).

@@ -120,9 +120,10 @@ options:
         is stored as it is and compared as a string.
       - An empty string means no password (C(PASSWORD NULL)): password authentication then always fails for the role.
       - Not given means the password is not managed.
-      - "SASLprep: like PostgreSQL, ASCII passwords are used as they are; others are mapped and NFKC-normalised
-        (RFC 4013), falling back to the raw UTF-8 bytes when SASLprep would reject them. Characters assigned
-        in Unicode versions newer than the one of the managed host's Python may normalise differently."
+      - SASLprep is applied like PostgreSQL does it. ASCII passwords are used as they are; others are mapped
+        and NFKC-normalised (RFC 4013), falling back to the raw UTF-8 bytes when SASLprep would reject them.
+        Characters assigned in Unicode versions newer than the one of the managed host's Python may
+        normalise differently.
     type: str
   update_password:
     description:
@@ -203,7 +204,7 @@ options:
   drop_owned:
     description:
       - With O(state=absent), drop the objects the role owns and revoke its privileges (C(DROP OWNED BY)),
-        in every database that holds some (see O(reassign_owned_to)). Databases it owns are never dropped:
+        in every database that holds some (see O(reassign_owned_to)). Databases it owns are never dropped;
         the task fails instead. Default V(false).
       - Without this or O(reassign_owned_to), dropping a role that owns objects or holds privileges fails
         with a message listing them, before any change.
