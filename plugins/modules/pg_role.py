@@ -118,7 +118,7 @@ options:
       - The role's password. Hashed on the managed host; only the verifier is sent.
       - A precomputed verifier (a string starting with C(SCRAM-SHA-256$), or an md5 hash C(md5) plus 32 hex digits)
         is stored as it is and compared as a string.
-      - An empty string means no password (C(PASSWORD NULL)): password authentication then always fails for the role.
+      - An empty string means no password (C(PASSWORD NULL)); password authentication then always fails for the role.
       - Not given means the password is not managed.
       - SASLprep is applied like PostgreSQL does it. ASCII passwords are used as they are; others are mapped
         and NFKC-normalised (RFC 4013), falling back to the raw UTF-8 bytes when SASLprep would reject them.
