@@ -25,7 +25,7 @@ DRIVER_ENV = "DJANGODEPLOY_PG_DRIVER"
 
 def connection_argument_spec():
     return dict(
-        login_user=dict(type="str", default="postgres", aliases=["login"]),
+        login_user=dict(type="str", default="postgres"),
         login_password=dict(type="str", default="", no_log=True),
         login_host=dict(type="str", default="", aliases=["host"]),
         login_port=dict(type="int", default=5432, aliases=["port"]),

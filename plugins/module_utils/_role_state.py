@@ -441,7 +441,7 @@ def _plan_drop(want, have, deps, will_exist, plan, login_db):
             "%sname: cannot drop role %r, objects depend on it: %s. Set %sreassign_owned_to to a role "
             "that takes them over (REASSIGN OWNED + DROP OWNED, ALTER DATABASE .. OWNER), or %sdrop_owned: true "
             "to drop what it owns (owned databases are never dropped)."
-            % (label, name, " | ".join(parts), label, label, label))
+            % (label, name, " | ".join(parts), label, label))
     if want["drop_owned"] and target is None and deps["databases"]:
         raise ValidationError(
             "%sname: role %r owns database(s) %s; drop_owned never drops databases: set %sreassign_owned_to, "

@@ -8,6 +8,7 @@ The server runs as the ``postgres`` OS user when the tests run as root
 (scram-sha-256 for host lines, trust for the local socket in the temp dir).
 """
 
+import atexit
 import json
 import os
 import pwd
@@ -24,6 +25,26 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 SUPERUSER_PASSWORD = "fixture-super-secret"
 DRIVERS = ("psycopg2", "psycopg")
+
+
+def _make_collection_importable():
+    """Make ``ansible_collections.djangodeploy.postgresql`` importable from the
+    checkout (ansible-test units already does it)."""
+    try:
+        import ansible_collections.djangodeploy.postgresql.plugins.module_utils._scram  # noqa: F401
+        return
+    except ImportError:
+        pass
+    base = tempfile.mkdtemp(prefix="djangodeploy-import-")
+    os.makedirs(os.path.join(base, "ansible_collections", "djangodeploy"))
+    os.symlink(REPO, os.path.join(base, "ansible_collections", "djangodeploy", "postgresql"))
+    sys.path.insert(0, base)
+    for mod in [m for m in sys.modules if m == "ansible_collections" or m.startswith("ansible_collections.")]:
+        del sys.modules[mod]
+    atexit.register(shutil.rmtree, base, True)
+
+
+_make_collection_importable()
 
 
 def _free_port():
