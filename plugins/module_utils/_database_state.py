@@ -282,6 +282,13 @@ def plan_databases(wanted, current, found):
 
 
 def _create_statement(want, encoding, template1):
+    want = dict(want)
+    if template1 is not None:
+        # PostgreSQL compares locale names as strings against the template's:
+        # send the template's own spelling when the two name the same locale.
+        for key in ("lc_collate", "lc_ctype"):
+            if want[key] is not None and same_locale(want[key], template1[key]):
+                want[key] = template1[key]
     template = want["template"]
     if template is None:
         template = "template1"

@@ -197,7 +197,7 @@ class ModuleRunner:
         if expect_fail:
             assert result.get("failed"), result
         else:
-            assert not result.get("failed"), result
+            assert not result.get("failed"), result.get("msg")
         return result
 
 

@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+"""pg_database against a real PostgreSQL 15, with both drivers."""
+
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils import _scram as scram
+
+
+def _db(cluster, name):
+    rows = cluster.query(
+        "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype, datconnlimit "
+        "FROM pg_database WHERE datname = %s", (name,))
+    return rows[0] if rows else None
+
+
+def _extensions(cluster, db):
+    return sorted(r[0] for r in cluster.query("SELECT extname FROM pg_extension", dbname=db))
+
+
+def _have_extension(cluster, name):
+    return bool(cluster.query("SELECT 1 FROM pg_available_extensions WHERE name = %s", (name,)))
+
+
+def test_role_author_interface(run_module, cluster, uniq):
+    """The two tasks the db_user_and_database role runs."""
+    user, db = uniq + "django", uniq + "django"
+    r = run_module("pg_role", name=user, password="django-secret", login=True)
+    assert r["changed"]
+    ext = "citext" if _have_extension(cluster, "citext") else None
+    args = {"name": db, "owner": user}
+    if ext:
+        args["extensions"] = [ext]
+    r = run_module("pg_database", diff=True, **args)
+    assert r["changed"] and r["databases"][0]["created"]
+    assert r["done"] == [db]
+    assert _db(cluster, db)[:2] == (user, "UTF8")
+    if ext:
+        assert r["databases"][0]["extensions_created"] == [ext]
+        assert ext in _extensions(cluster, db)
+    r = run_module("pg_database", **args)
+    assert not r["changed"], r
+    assert r["queries"] == []
+
+
+def test_owner_change_conn_limit_and_check_mode(run_module, cluster, uniq):
+    a, b, db = uniq + "a", uniq + "b", uniq + "db"
+    run_module("pg_role", roles=[{"name": a}, {"name": b}])
+    r = run_module("pg_database", name=db, owner=a, check=True)
+    assert r["changed"] and _db(cluster, db) is None
+    run_module("pg_database", name=db, owner=a)
+    r = run_module("pg_database", name=db, owner=b, conn_limit=3, check=True, diff=True)
+    assert r["changed"] and _db(cluster, db)[0] == a
+    assert r["diff"][0]["before"]["owner"] == a and r["diff"][0]["after"]["owner"] == b
+    r = run_module("pg_database", name=db, owner=b, conn_limit=3)
+    assert r["changed"] and _db(cluster, db)[0] == b and _db(cluster, db)[4] == 3
+    assert r["queries"] == ['ALTER DATABASE "%s" OWNER TO "%s"' % (db, b),
+                            'ALTER DATABASE "%s" WITH CONNECTION LIMIT 3' % db]
+
+
+def test_locale_normalisation_and_template0(run_module, cluster, uniq):
+    db = uniq + "loc"
+    # the cluster was made with C.UTF-8; spelled differently it is the same locale
+    r = run_module("pg_database", name=db, lc_collate="C.utf8", lc_ctype="C.UTF-8")
+    assert r["changed"]
+    r = run_module("pg_database", name=db, lc_collate="C.UTF-8", lc_ctype="C.utf8", encoding="utf-8")
+    assert not r["changed"], r
+    # another encoding than template1's: template0 chosen automatically
+    db2 = uniq + "latin"
+    r = run_module("pg_database", name=db2, encoding="LATIN1", lc_collate="C", lc_ctype="C")
+    assert r["changed"] and 'TEMPLATE "template0"' in r["queries"][0]
+    assert _db(cluster, db2)[1] == "LATIN1"
+    # a different encoding or locale for an existing database is an error
+    r = run_module("pg_database", name=db2, expect_fail=True)
+    assert "encoding" in r["msg"] and "LATIN1" in r["msg"]
+    r = run_module("pg_database", name=db, lc_collate="C", expect_fail=True)
+    assert "lc_collate" in r["msg"]
+
+
+def test_drop_with_sessions_needs_force(run_module, cluster, uniq):
+    db = uniq + "busy"
+    run_module("pg_database", name=db)
+    conn = cluster.connect(dbname=db)
+    try:
+        r = run_module("pg_database", name=db, state="absent", expect_fail=True)
+        assert "force" in r["msg"]
+        assert _db(cluster, db) is not None
+        r = run_module("pg_database", name=db, state="absent", force=True)
+        assert r["changed"] and r["queries"] == ['DROP DATABASE "%s" WITH (FORCE)' % db]
+        assert _db(cluster, db) is None
+    finally:
+        conn.close()
+    r = run_module("pg_database", name=db, state="absent")
+    assert not r["changed"]
+
+
+def test_failure_mid_list_reports_done(run_module, cluster, uniq):
+    names = [uniq + "ok1", uniq + "ok2", uniq + "bad", uniq + "never"]
+    items = [{"name": names[0]}, {"name": names[1]},
+             {"name": names[2], "lc_collate": "xx_NOPE.UTF-8", "template": "template0"},
+             {"name": names[3]}]
+    r = run_module("pg_database", databases=items, expect_fail=True)
+    assert r["done"] == names[:2]
+    assert r["failed_database"] == names[2]
+    assert r["changed"] is True
+    assert names[2] in r["msg"]
+    assert _db(cluster, names[0]) and _db(cluster, names[1])
+    assert _db(cluster, names[2]) is None and _db(cluster, names[3]) is None
+
+
+@pytest.mark.parametrize("args, param", [
+    ({"name": "d" * 64}, "name"),
+    ({"name": "ok_db", "owner": "no_such_role_here"}, "owner"),
+    ({"name": "ok_db", "encoding": "NOT-AN-ENCODING"}, "encoding"),
+    ({"name": "ok_db", "tablespace": "no_such_space"}, "tablespace"),
+    ({"name": "ok_db", "extensions": ["no_such_extension"]}, "extensions[0]"),
+    ({"databases": [{"name": "ok_db"}, {"name": "ok_db2", "owner": "ghost"}]}, "databases[1].owner"),
+    ({"name": "postgres", "state": "absent"}, "login_db"),
+])
+def test_errors_name_the_parameter(run_module, cluster, args, param):
+    r = run_module("pg_database", expect_fail=True, **args)
+    assert param in r["msg"], r["msg"]
+    assert not r.get("changed")
+    assert _db(cluster, "ok_db") is None
+
+
+def test_weird_database_names(run_module, cluster, uniq):
+    names = [uniq[:3] + n for n in ["Mixed Case", 'q"uote', "select", "ünï-名", "p%c", "a'b", "b\\s"]] + ["z" * 63]
+    r = run_module("pg_database", databases=[{"name": n} for n in names])
+    assert r["changed"] and r["done"] == names
+    for n in names:
+        assert _db(cluster, n) is not None, n
+    r = run_module("pg_database", databases=[{"name": n} for n in names])
+    assert not r["changed"]
+    r = run_module("pg_database", databases=[{"name": n, "state": "absent"} for n in names])
+    assert r["changed"]
+    for n in names:
+        assert _db(cluster, n) is None
+
+
+def test_fifty_roles_and_databases(run_module, cluster, uniq):
+    roles = [{"name": "%sr%02d" % (uniq, i), "password": "pw%d" % i, "login": True} for i in range(50)]
+    dbs = [{"name": "%sd%02d" % (uniq, i), "owner": "%sr%02d" % (uniq, i)} for i in range(50)]
+    assert run_module("pg_role", roles=roles)["changed"]
+    r = run_module("pg_database", databases=dbs)
+    assert r["changed"] and len(r["done"]) == 50
+    assert not run_module("pg_role", roles=roles)["changed"]
+    r = run_module("pg_database", databases=dbs)
+    assert not r["changed"] and r["queries"] == []
+    run_module("pg_database", databases=[dict(d, state="absent") for d in dbs])
+    run_module("pg_role", roles=[{"name": x["name"], "state": "absent"} for x in roles])
+
+
+def test_missing_driver_message(cluster, collection_path, tmp_path):
+    """With neither driver importable the module says what to install."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    for name in ("psycopg2", "psycopg"):
+        pkg = shadow / name
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("raise ImportError('hidden for the test')\n")
+    args = tmp_path / "args.json"
+    import json
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict(cluster.login(), name="x")}))
+    env = dict(os.environ, PYTHONPATH="%s:%s" % (shadow, collection_path))
+    env.pop("DJANGODEPLOY_PG_DRIVER", None)
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "ansible_collections.djangodeploy.postgresql.plugins.modules.pg_database",
+                           str(args)], stdout=subprocess.PIPE, env=env, cwd=collection_path)
+    out = json.loads(proc.stdout.decode()[proc.stdout.decode().index("{"):])
+    assert out["failed"]
+    assert "python3-psycopg2" in out["msg"] and "ansible_python_interpreter" in out["msg"]
+    assert scram.SCRAM_PREFIX  # module_utils importable from the tests too
