@@ -20,7 +20,7 @@ description:
     its own statements. If one still fails, the task fails and its result lists the databases that were
     done (RV(done)) and the one that failed (RV(failed_database)); later ones are not attempted.
 author:
-  - djangodeploy maintainers
+  - djangodeploy maintainers (@djangodeploy)
 extends_documentation_fragment:
   - djangodeploy.postgresql.connection
 attributes: {}

@@ -22,7 +22,7 @@ description:
   - Options left out are not managed (an existing role keeps what it has; a new role gets
     PostgreSQL's defaults, for example C(NOLOGIN)).
 author:
-  - djangodeploy maintainers
+  - djangodeploy maintainers (@djangodeploy)
 extends_documentation_fragment:
   - djangodeploy.postgresql.connection
 attributes: {}

@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
@@ -184,7 +183,7 @@ class ModuleRunner:
         try:
             proc = subprocess.run(
                 [sys.executable, "-m", "ansible_collections.djangodeploy.postgresql.plugins.modules." + module, path],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=self.collection_path, timeout=120)
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=self.collection_path, timeout=120, check=False)
         finally:
             os.unlink(path)
         out = proc.stdout.decode("utf-8", "replace")
