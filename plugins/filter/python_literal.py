@@ -4,35 +4,6 @@
 
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-name: python_literal
-short_description: Write a value as a Python literal
-version_added: 0.1.0
-description:
-  - Renders strings, numbers, booleans, None, lists and dicts as Python source that evaluates
-    back to the same value, with quotes and backslashes escaped. Templates of C(settings.py)
-    use it so that a password holding quotes cannot break or inject code.
-  - JSON (C(to_json)) is not enough: C(true), C(false) and C(null) are not Python.
-positional: _input
-options:
-  _input:
-    description: The value.
-    type: raw
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: A settings line
-  ansible.builtin.debug:
-    msg: "PASSWORD = {{ django_db_password | djangodeploy.postgresql.python_literal }}"
-"""
-
-RETURN = r"""
-_value:
-  description: Python source for the value.
-  type: str
-"""
-
 from collections.abc import Mapping, Sequence
 
 from ansible.errors import AnsibleFilterError

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Make the collection importable from the checkout for plain pytest."""
+"""Make the collection importable from the checkout for plain pytest (ansible-test units
+and the installed collection do this themselves)."""
 
 import atexit
 import os
@@ -7,7 +8,7 @@ import shutil
 import sys
 import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _make_collection_importable():

@@ -1,0 +1,61 @@
+"""playbooks/validate.yml (the site playbook's first play) against the controller itself.
+
+It only reads facts and checks variables, so the controller is a safe host for it: each case
+proves a bad input stops the run with a message naming the variable.
+"""
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+TOP = pathlib.Path(__file__).resolve().parents[2]
+GOOD = {
+    "django_project": "geodemo",
+    "django_db_password": "secret",
+}
+
+
+def run_validate(tmp_path, extra):
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(
+        "[dbservers]\ncontroller\n[appservers]\ncontroller\n"
+        "[all:vars]\nansible_connection=local\nansible_python_interpreter=%s\n" % sys.executable)
+    extra_vars = tmp_path / "vars.yml"
+    import json
+    extra_vars.write_text(json.dumps(extra))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(TOP / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), "-e", "@%s" % extra_vars, str(TOP / "playbooks/validate.yml")],
+        cwd=TOP, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+
+
+def test_good_input_passes(tmp_path):
+    result = run_validate(tmp_path, GOOD)
+    assert result.returncode == 0, result.stdout
+    assert "changed=0" in result.stdout
+
+
+def test_socket_without_password_passes(tmp_path):
+    result = run_validate(tmp_path, {"django_project": "geodemo", "django_db_host": ""})
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("bad, named", [
+    ({"django_project": None}, "django_project"),
+    ({"django_db_password": ""}, "django_db_password"),
+    ({"django_db_engine": "django.db.backends.mysql"}, "django_db_engine"),
+    ({"django_project": "my-site"}, "django_project"),
+    ({"postgresql_locale": "en_US.ISO-8859-1"}, "postgresql_locale"),
+    ({"ansible_distribution_release": "buster"}, "postgresql_version"),
+    ({"django_psycopg2_source": "conda"}, "django_psycopg2_source"),
+], ids=["no-project", "no-password-over-tcp", "unknown-engine", "project-not-a-package",
+        "locale-not-utf8", "unknown-release", "unknown-psycopg2-source"])
+def test_bad_input_stops_with_the_variable_named(tmp_path, bad, named):
+    given = {k: v for k, v in dict(GOOD, **bad).items() if v is not None}
+    result = run_validate(tmp_path, given)
+    assert result.returncode != 0, result.stdout
+    failure = result.stdout[result.stdout.find("fatal:"):]
+    assert named in failure, result.stdout
+    assert "Traceback" not in result.stdout

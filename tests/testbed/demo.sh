@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make demo`: a bookworm container converged by playbooks/site.yml (the default Molecule
+# scenario, left running), then Django asked, as its own user, what it is connected to.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+tests/testbed/setup.sh bookworm
+export PATH="$top/.venv/bin:$PATH"
+molecule converge -s default
+container=djangodeploy-default
+project=geodemo
+echo
+echo "=== Django, run as the $project user the book's way, connected to:"
+docker exec "$container" runuser -u "$project" -- env \
+    PYTHONPATH="/etc/opt/$project:/opt/$project" DJANGO_SETTINGS_MODULE=settings \
+    "/opt/$project/venv/bin/python" "/opt/$project/manage.py" shell -c '
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT version(), current_user, current_database(), inet_server_addr(), PostGIS_Version()")
+    version, user, database, address, postgis = cursor.fetchone()
+print(version.split(" on ")[0], "| PostGIS", postgis)
+print("user", user, "| database", database, "| via", address or "Unix socket")
+'
+docker exec "$container" runuser -u "$project" -- env \
+    PYTHONPATH="/etc/opt/$project:/opt/$project" DJANGO_SETTINGS_MODULE=settings \
+    "/opt/$project/venv/bin/python" "/opt/$project/manage.py" showmigrations places
+cat <<HINT
+
+Look around:   docker exec -it $container bash
+               docker exec $container cat /etc/opt/$project/settings.py
+Converge again (changed=0):  .venv/bin/molecule converge -s default
+Remove it:     make demo-destroy
+HINT
