@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+"""Shared pieces of the benchmarks: the environment every ansible-playbook run
+gets, timing a command, reading the play recap, medians, Markdown tables and
+the machine description.  Not an Ansible plugin; imported by the bench
+scripts only."""
+
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_BIN = os.path.join(REPO, ".venv", "bin")
+PYTHON = os.path.join(VENV_BIN, "python")
+RESULTS = os.path.join(REPO, "bench", "results")
+
+_RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)", re.M)
+
+
+def ansible_env(extra=None):
+    """The environment of every ansible-playbook run of the benchmarks."""
+    env = dict(os.environ)
+    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    env["ANSIBLE_CONFIG"] = os.path.join(REPO, "ansible.cfg")
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".cache", "collections")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_RETRY_FILES_ENABLED"] = "0"
+    env.pop("ANSIBLE_STDOUT_CALLBACK", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+class RunFailed(Exception):
+    pass
+
+
+def timed(cmd, env=None, cwd=None, log=None, timeout=3600):
+    """Run ``cmd``; return (seconds, stdout text).  Raises RunFailed with the
+    tail of the output when it fails."""
+    start = time.monotonic()
+    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=timeout, check=False)
+    seconds = time.monotonic() - start
+    out = proc.stdout.decode("utf-8", "replace")
+    if log:
+        with open(log, "a") as handle:
+            handle.write("\n$ %s\n# %.2f s, rc=%d\n%s" % (" ".join(cmd), seconds, proc.returncode, out))
+    if proc.returncode != 0:
+        raise RunFailed("%s failed (rc=%d):\n%s" % (" ".join(cmd[:3]), proc.returncode, out[-4000:]))
+    return seconds, out
+
+
+def recap(out):
+    """{host: {'ok': n, 'changed': n, ...}} from ansible-playbook's PLAY RECAP."""
+    hosts = {}
+    for match in _RECAP.finditer(out):
+        hosts[match.group("host")] = dict(
+            (key, int(match.group(key))) for key in ("ok", "changed", "unreachable", "failed"))
+    return hosts
+
+
+def changed_total(out):
+    return sum(h["changed"] for h in recap(out).values())
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def fmt_s(value):
+    return "-" if value is None or value != value else "%.2f" % value
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(lines)
+
+
+def _version(cmd):
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False).stdout
+        return out.decode("utf-8", "replace").strip().splitlines()[0]
+    except (OSError, IndexError):
+        return "n/a"
+
+
+def machine(pg_bin=None):
+    """Lines describing the machine and the versions in play."""
+    lines = [
+        "- host: %s, %s, nproc=%d, Python %s" % (platform.node(), platform.platform(), os.cpu_count() or 0,
+                                                  platform.python_version()),
+        "- %s" % _version([os.path.join(VENV_BIN, "ansible-playbook"), "--version"]),
+    ]
+    try:
+        from importlib.metadata import version  # pylint: disable=import-outside-toplevel
+        parts = []
+        for dist in ("ansible", "psycopg2-binary", "psycopg"):
+            try:
+                parts.append("%s %s" % (dist, version(dist)))
+            except Exception:  # pylint: disable=broad-except
+                pass
+        lines.append("- " + ", ".join(parts))
+    except ImportError:
+        pass
+    if pg_bin:
+        lines.append("- %s" % _version([os.path.join(pg_bin, "postgres"), "--version"]))
+    try:
+        with open("/proc/loadavg") as handle:
+            lines.append("- load average at start: %s" % " ".join(handle.read().split()[:3]))
+    except OSError:
+        pass
+    return lines
+
+
+def say(msg):
+    sys.stderr.write("[bench] %s\n" % msg)
+    sys.stderr.flush()

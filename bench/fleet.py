@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+"""The site playbook's idempotent rerun on 1, 4 and 8 hosts, as time per host.
+
+Usage: .venv/bin/python bench/fleet.py [--hosts 1,4,8] [--repeat 3] [--variants default,pipelining,free]
+
+Creates bookworm containers djangodeploy-bench-1..N with the platform settings of
+molecule/default/molecule.yml (systemd as PID 1 without --privileged), deploys the
+test project with molecule/shared/prepare.yml, converges all of them once with
+playbooks/site.yml (forks=8, each host in dbservers and appservers), then times
+the rerun (nothing to do) on the first 1, 4 and 8 hosts, interleaved, for each
+variant:
+
+  default     forks=8, linear strategy, no pipelining (the community.docker
+              connection copies each module into the container, then runs it)
+  pipelining  ANSIBLE_PIPELINING=True (the module goes through docker exec's stdin)
+  free        ANSIBLE_STRATEGY=free (+ pipelining): hosts do not wait for each other
+  factcache   pipelining + jsonfile fact cache with gathering=smart
+  mitogen     mitogen 0.3.54's mitogen_linear strategy (+ ansible_connection=docker);
+              needs `pip install --target .cache/mitogen mitogen==0.3.54`; optional
+
+The containers are always removed at the end.  Prints a Markdown section and
+returns it (bench/roles_and_databases.py includes it in bench/results/latest.md).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _bench  # noqa: E402  pylint: disable=wrong-import-position
+
+IMAGE = "djangodeploy-testbed/debian:bookworm"
+NAME = "djangodeploy-bench-%d"
+DOCKER_RUN = [
+    "docker", "run", "-d", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined",
+    "--security-opt", "apparmor=unconfined", "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs", "/run", "--tmpfs", "/tmp",
+]
+MITOGEN_DIR = os.path.join(_bench.REPO, ".cache", "mitogen")
+DB_PASSWORD = "S3cret 'single' \"double\" back\\slash"
+
+
+def _docker(*args, check=True):
+    return subprocess.run(["docker"] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=check)
+
+
+def create(names):
+    for name in names:
+        _docker("rm", "-f", name, check=False)
+        subprocess.run(DOCKER_RUN + ["--name", name, "--hostname", name, IMAGE, "/lib/systemd/systemd"],
+                       check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def destroy(names):
+    for name in names:
+        _docker("rm", "-f", name, check=False)
+
+
+def write_inventory(work, names, connection="community.docker.docker"):
+    path = os.path.join(work, "hosts-%s.yml" % connection.replace(".", "_"))
+    hosts = "".join("        %s: {}\n" % name for name in names)
+    with open(path, "w") as handle:
+        handle.write("""---
+all:
+  vars:
+    ansible_connection: %s
+    django_project: geodemo
+    django_db_password: %s
+    django_test_wheelhouse: %s
+    djangodeploy_pki_dir: %s
+  children:
+    dbservers:
+      hosts:
+%s    appservers:
+      hosts:
+%s""" % (connection, _yaml_str(DB_PASSWORD), os.path.join(_bench.REPO, ".cache", "wheelhouse"),
+         os.path.join(work, "pki"), hosts, hosts))
+    return path
+
+
+def _yaml_str(value):
+    return "'" + value.replace("'", "''") + "'"
+
+
+def variant_env(variant, work):
+    env = {"ANSIBLE_FORKS": "8"}
+    if variant in ("pipelining", "free", "factcache", "mitogen"):
+        env["ANSIBLE_PIPELINING"] = "True"
+    if variant == "free":
+        env["ANSIBLE_STRATEGY"] = "free"
+    if variant == "factcache":
+        env["ANSIBLE_CACHE_PLUGIN"] = "ansible.builtin.jsonfile"
+        env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = os.path.join(work, "facts")
+        env["ANSIBLE_CACHE_PLUGIN_TIMEOUT"] = "3600"
+        env["ANSIBLE_GATHERING"] = "smart"
+    if variant == "mitogen":
+        import glob  # pylint: disable=import-outside-toplevel
+        plugin = glob.glob(os.path.join(MITOGEN_DIR, "ansible_mitogen", "plugins", "strategy"))
+        if not plugin:
+            raise _bench.RunFailed("mitogen is not installed in %s" % MITOGEN_DIR)
+        env["ANSIBLE_STRATEGY_PLUGINS"] = plugin[0]
+        env["ANSIBLE_STRATEGY"] = "mitogen_linear"
+        env["PYTHONPATH"] = MITOGEN_DIR
+    return env
+
+
+def playbook(path, inventory, env_extra, log, limit=None):
+    cmd = [os.path.join(_bench.VENV_BIN, "ansible-playbook"), "-i", inventory, path, "-f", "8"]
+    if limit:
+        cmd += ["--limit", limit]
+    return _bench.timed(cmd, env=_bench.ansible_env(env_extra), cwd=_bench.REPO, log=log, timeout=3600)
+
+
+def run_fleet(hosts=(1, 4, 8), repeat=3, variants=("default", "pipelining", "free"), log=None):
+    """Create, converge, time the reruns, destroy.  Returns Markdown text."""
+    hosts = sorted(hosts)
+    names = [NAME % (i + 1) for i in range(max(hosts))]
+    work = tempfile.mkdtemp(prefix="djangodeploy-fleet-")
+    log = log or os.path.join(work, "fleet.log")
+    site = os.path.join(_bench.REPO, "playbooks", "site.yml")
+    prepare = os.path.join(_bench.REPO, "molecule", "shared", "prepare.yml")
+    times = {}
+    changed = {}
+    notes = []
+    converge = None
+    try:
+        _bench.say("fleet: creating %d containers" % len(names))
+        create(names)
+        inventory = write_inventory(work, names)
+        seconds, _ = playbook(prepare, inventory, {"ANSIBLE_FORKS": "8"}, log)
+        _bench.say("fleet: prepare on %d hosts %.1f s" % (len(names), seconds))
+        seconds, out = playbook(site, inventory, {"ANSIBLE_FORKS": "8"}, log)
+        converge = seconds
+        _bench.say("fleet: first converge on %d hosts in parallel %.1f s, changed=%d"
+                   % (len(names), seconds, _bench.changed_total(out)))
+        inventories = {"default": inventory}
+        if "mitogen" in variants:
+            inventories["mitogen"] = write_inventory(work, names, connection="docker")
+        for rep in range(repeat):
+            for variant in variants:
+                for count in hosts:
+                    limit = ",".join(names[:count])
+                    try:
+                        seconds, out = playbook(site, inventories.get(variant, inventory), variant_env(variant, work),
+                                                log, limit=limit)
+                    except _bench.RunFailed as exc:
+                        if variant == "mitogen":
+                            notes.append("mitogen row failed: %s" % str(exc).splitlines()[0])
+                            variants = [v for v in variants if v != "mitogen"]
+                            break
+                        raise
+                    times.setdefault((variant, count), []).append(seconds)
+                    changed.setdefault((variant, count), []).append(_bench.changed_total(out))
+                    _bench.say("fleet rep %d %s: %d host(s) %.1f s changed=%d"
+                               % (rep + 1, variant, count, seconds, _bench.changed_total(out)))
+    except _bench.RunFailed as exc:
+        notes.append("fleet run failed: %s" % exc)
+        _bench.say(notes[-1])
+    finally:
+        _bench.say("fleet: removing the containers")
+        destroy(names)
+
+    header = ["variant"] + ["%d host(s): s (s/host)" % n for n in hosts] + ["%d hosts / 1 host" % max(hosts), "changed"]
+    rows = []
+    for variant in variants:
+        if (variant, hosts[0]) not in times:
+            continue
+        row = [variant]
+        for count in hosts:
+            med = _bench.median(times.get((variant, count), []))
+            row.append("%.1f (%.2f)" % (med, med / count))
+        one = _bench.median(times.get((variant, hosts[0]), []))
+        most = _bench.median(times.get((variant, hosts[-1]), []))
+        row.append("%.2fx" % (most / one))
+        row.append("/".join(str(v) for v in sorted(set(c for n in hosts for c in changed.get((variant, n), [])))))
+        rows.append(row)
+    text = ["## Fleet: the site playbook's idempotent rerun", "",
+            "bookworm containers (systemd PID 1, community.docker.docker connection), each host in dbservers and "
+            "appservers, forks=8; first converge of %d hosts in parallel: %s. Wall seconds of the whole rerun, median of "
+            "%d, and seconds per host in brackets; the target is %d hosts within 2x of one host."
+            % (len(names), "%.0f s" % converge if converge is not None else "failed", repeat, max(hosts)), ""]
+    if rows:
+        text.append(_bench.markdown_table(header, rows))
+        text.append("")
+        for row in rows:
+            ratio = float(row[-2].rstrip("x"))
+            text.append("- %s: %d hosts take %s the time of 1 host -> %s"
+                        % (row[0], max(hosts), row[-2], "target reached" if ratio <= 2 else "target NOT reached"))
+        text.append("")
+    text.extend("- " + note.replace("\n", " ")[:600] for note in notes)
+    return "\n".join(text) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 8])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--variants", default="default,pipelining,free")
+    parser.add_argument("--output", default=os.path.join(_bench.RESULTS, "fleet.md"))
+    opts = parser.parse_args()
+    text = run_fleet(opts.hosts, opts.repeat, opts.variants.split(","))
+    print(text)
+    os.makedirs(os.path.dirname(opts.output), exist_ok=True)
+    with open(opts.output, "w") as handle:
+        handle.write("# Fleet benchmark\n\n" + "\n".join(_bench.machine()) + "\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()
