@@ -61,7 +61,9 @@ def destroy(names):
 
 
 def write_inventory(work, names, connection="community.docker.docker"):
-    path = os.path.join(work, "hosts-%s.yml" % connection.replace(".", "_"))
+    """One inventory per host count: the site playbook needs the facts of every
+    application server, so a subset is its own inventory, not a --limit."""
+    path = os.path.join(work, "hosts-%d-%s.yml" % (len(names), connection.replace(".", "_")))
     hosts = "".join("        %s: {}\n" % name for name in names)
     with open(path, "w") as handle:
         handle.write("""---
@@ -108,10 +110,8 @@ def variant_env(variant, work):
     return env
 
 
-def playbook(path, inventory, env_extra, log, limit=None):
+def playbook(path, inventory, env_extra, log):
     cmd = [os.path.join(_bench.VENV_BIN, "ansible-playbook"), "-i", inventory, path, "-f", "8"]
-    if limit:
-        cmd += ["--limit", limit]
     return _bench.timed(cmd, env=_bench.ansible_env(env_extra), cwd=_bench.REPO, log=log, timeout=3600)
 
 
@@ -137,16 +137,17 @@ def run_fleet(hosts=(1, 4, 8), repeat=3, variants=("default", "pipelining", "fre
         converge = seconds
         _bench.say("fleet: first converge on %d hosts in parallel %.1f s, changed=%d"
                    % (len(names), seconds, _bench.changed_total(out)))
-        inventories = {"default": inventory}
-        if "mitogen" in variants:
-            inventories["mitogen"] = write_inventory(work, names, connection="docker")
+        inventories = {}
+        for count in hosts:
+            inventories[("default", count)] = write_inventory(work, names[:count])
+            if "mitogen" in variants:
+                inventories[("mitogen", count)] = write_inventory(work, names[:count], connection="docker")
         for rep in range(repeat):
             for variant in variants:
                 for count in hosts:
-                    limit = ",".join(names[:count])
+                    inv = inventories.get((variant, count), inventories[("default", count)])
                     try:
-                        seconds, out = playbook(site, inventories.get(variant, inventory), variant_env(variant, work),
-                                                log, limit=limit)
+                        seconds, out = playbook(site, inv, variant_env(variant, work), log)
                     except _bench.RunFailed as exc:
                         if variant == "mitogen":
                             notes.append("mitogen row failed: %s" % str(exc).splitlines()[0])
