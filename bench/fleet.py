@@ -25,6 +25,7 @@ returns it (bench/roles_and_databases.py includes it in bench/results/latest.md)
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,10 @@ all:
     django_db_password: %s
     django_test_wheelhouse: %s
     djangodeploy_pki_dir: %s
+    # Each host is the book's single server (PostgreSQL and Django on it): no clients on
+    # other hosts, so pg_hba.conf is the same whatever the inventory's size and the
+    # rerun of a 1-, 4- or 8-host inventory has nothing to do.
+    postgresql_client_hosts: []
   children:
     dbservers:
       hosts:
@@ -127,6 +132,10 @@ def run_fleet(hosts=(1, 4, 8), repeat=3, variants=("default", "pipelining", "fre
     changed = {}
     notes = []
     converge = None
+    def _terminate(signum, _frame):
+        raise _bench.RunFailed("interrupted by signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, _terminate)  # so that the containers are removed
     try:
         _bench.say("fleet: creating %d containers" % len(names))
         create(names)
