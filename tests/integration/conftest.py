@@ -8,7 +8,6 @@ The server runs as the ``postgres`` OS user when the tests run as root
 (scram-sha-256 for host lines, trust for the local socket in the temp dir).
 """
 
-import atexit
 import json
 import os
 import pwd
@@ -24,7 +23,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 SUPERUSER_PASSWORD = "fixture-super-secret"
 DRIVERS = ("psycopg2", "psycopg")
-
 
 
 def _free_port():
