@@ -5,6 +5,7 @@
 # resolves symlinks, so a symlink is not enough), and ansible-test's
 # get-pip download is replaced by a stand-in that uses ensurepip + PyPI.
 # Usage: tests/sanity.sh [sanity|units] [extra ansible-test args]
+# With JUNIT_DIR set, ansible-test's JUnit reports are copied there (sanity-*.xml / units-*.xml).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${VENV:-$here/.venv}"
@@ -28,13 +29,23 @@ if args:
 PY
 fi
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+collect_junit() {
+  if [ -n "${JUNIT_DIR:-}" ] && [ -d "$dest/tests/output/junit" ]; then
+    mkdir -p "$JUNIT_DIR"
+    for f in "$dest"/tests/output/junit/*.xml; do
+      [ -e "$f" ] && cp "$f" "$JUNIT_DIR/$what-$(basename "$f")"
+    done
+  fi
+  return 0
+}
+trap 'collect_junit; rm -rf "$tmp"' EXIT
 dest="$tmp/ansible_collections/djangodeploy/postgresql"
 mkdir -p "$dest"
 (cd "$here" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$dest" -xf -
 cd "$tmp/ansible_collections/djangodeploy/postgresql"
+junit=(); [ -n "${JUNIT_DIR:-}" ] && junit=(--junit)
 if [ "$what" = units ]; then
-  "$venv/bin/ansible-test" units --venv --python 3.11 "$@"
+  "$venv/bin/ansible-test" units --venv --python 3.11 "${junit[@]}" "$@"
 else
-  "$venv/bin/ansible-test" sanity --venv --python 3.11 "$@" plugins/ tests/unit/ tests/integration/
+  "$venv/bin/ansible-test" sanity --venv --python 3.11 "${junit[@]}" "$@" plugins/ tests/unit/ tests/integration/
 fi

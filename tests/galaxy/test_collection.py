@@ -16,7 +16,7 @@ import tarfile
 import pytest
 import yaml
 
-from conftest import TOP, run, tool
+from galaxy_helpers import TOP, run, tool
 
 # A password published here FOR TESTS ONLY: it encrypts the example inventories' placeholder
 # passwords so that the tests can prove they decrypt. It protects nothing.

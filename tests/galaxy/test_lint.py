@@ -1,7 +1,7 @@
 """The linters a Galaxy consumer (and Galaxy's importer) runs, on the whole checkout: each one
 failing fails this suite. ansible-test sanity runs separately (tests/sanity.sh)."""
 
-from conftest import TOP, run, tool
+from galaxy_helpers import TOP, run, tool
 
 
 def test_ansible_lint_production_profile():
