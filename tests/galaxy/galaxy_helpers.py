@@ -15,6 +15,9 @@ def tool(name):
 def run(argv, **kwargs):
     """Run a tool; the result carries stdout and stderr as text, never raises."""
     kwargs.setdefault("cwd", TOP)
+    env = dict(kwargs.pop("env", None) or os.environ)
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")  # tools call each other (antsibull-docs: ansible-doc)
+    kwargs["env"] = env
     return subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)
 
 
