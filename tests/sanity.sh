@@ -47,5 +47,5 @@ junit=(); [ -n "${JUNIT_DIR:-}" ] && junit=(--junit)
 if [ "$what" = units ]; then
   "$venv/bin/ansible-test" units --venv --python 3.11 "${junit[@]}" "$@"
 else
-  "$venv/bin/ansible-test" sanity --venv --python 3.11 "${junit[@]}" "$@" plugins/ tests/unit/ tests/integration/
+  "$venv/bin/ansible-test" sanity --venv --python 3.11 "${junit[@]}" "$@" plugins/ tests/unit/ tests/integration/ tests/galaxy/
 fi

@@ -118,7 +118,7 @@ def _assert_rendered(result, name):
 
 @pytest.mark.parametrize("plugin_type,name", _plugins(), ids=lambda v: v)
 def test_ansible_doc_renders_plugin(installed, plugin_type, name):
-    _, env, work = installed
+    env, work = installed[1], installed[2]
     result = run([tool("ansible-doc"), "-t", plugin_type, "djangodeploy.postgresql." + name], cwd=work, env=env)
     _assert_rendered(result, name)
     for section in ("EXAMPLES", "RETURN VALUES") if plugin_type in ("module", "filter") else ():
@@ -127,7 +127,7 @@ def test_ansible_doc_renders_plugin(installed, plugin_type, name):
 
 @pytest.mark.parametrize("role,entry_point", _role_entry_points(), ids=lambda v: v)
 def test_ansible_doc_renders_role_entry_point(installed, role, entry_point):
-    _, env, work = installed
+    env, work = installed[1], installed[2]
     result = run([tool("ansible-doc"), "-t", "role", "-e", entry_point, "djangodeploy.postgresql." + role],
                  cwd=work, env=env)
     _assert_rendered(result, role)
@@ -135,11 +135,11 @@ def test_ansible_doc_renders_role_entry_point(installed, role, entry_point):
 
 
 def test_ansible_doc_lists_everything(installed):
-    _, env, work = installed
+    env, work = installed[1], installed[2]
     result = run([tool("ansible-doc"), "-t", "role", "-l", "--json", "djangodeploy.postgresql"], cwd=work, env=env)
     assert result.returncode == 0, result.stderr
     roles = {name.rsplit(".", 1)[1] for name in json.loads(result.stdout)}
-    assert roles == {role for role, _ in _role_entry_points()}
+    assert roles == {role for role, dummy in _role_entry_points()}
 
 
 # --- changelog ------------------------------------------------------------------------------
