@@ -20,6 +20,12 @@ def groups(ansible_vars):
     return ansible_vars.get("group_names", [])
 
 
+def over_socket(ansible_vars):
+    """Django connects over the Unix socket with peer authentication (no password)."""
+    host = ansible_vars.get("django_db_host", "localhost")
+    return host in ("", None) or str(host).startswith("/")
+
+
 def psql(host, sql, database="postgres"):
     """Run SQL as the postgres superuser over the socket; return the unaligned output."""
     result = host.run("runuser -u postgres -- psql -XAt -d %s -c %s", database, sql)
@@ -52,8 +58,8 @@ def test_cluster_and_database_are_utf8(host, ansible_vars, project):
 
 
 def test_app_role_logs_in_over_tcp_and_owns_the_database(host, ansible_vars, project):
-    if "dbservers" not in groups(ansible_vars):
-        pytest.skip("not a database server")
+    if "dbservers" not in groups(ansible_vars) or over_socket(ansible_vars):
+        pytest.skip("not a database server, or no password: peer authentication")
     login = host.run(
         "PGPASSWORD=%s psql -XAt -h localhost -U %s -d %s -c %s",
         ansible_vars["django_db_password"], project, project,
@@ -71,11 +77,22 @@ def test_wrong_password_is_refused(host, ansible_vars, project):
     assert "password authentication failed" in login.stderr
 
 
-def test_password_is_stored_as_scram(host, ansible_vars, project):
+def test_password_is_stored_as_scram_or_absent_with_peer_auth(host, ansible_vars, project):
     if "dbservers" not in groups(ansible_vars):
         pytest.skip("not a database server")
-    stored = psql(host, "SELECT rolpassword FROM pg_authid WHERE rolname = '%s'" % project)
-    assert stored.startswith("SCRAM-SHA-256$")
+    stored = psql(host, "SELECT coalesce(rolpassword, 'NULL') FROM pg_authid WHERE rolname = '%s'" % project)
+    if over_socket(ansible_vars):
+        assert stored == "NULL"
+    else:
+        assert stored.startswith("SCRAM-SHA-256$")
+
+
+def test_schema_public_belongs_to_the_app_and_public_cannot_create(host, ansible_vars, project):
+    if "dbservers" not in groups(ansible_vars):
+        pytest.skip("not a database server")
+    seen = psql(host, "SELECT pg_get_userbyid(nspowner) || ' ' || has_schema_privilege('pg_monitor', oid, 'CREATE') "
+                      "FROM pg_namespace WHERE nspname = 'public'", project)
+    assert seen in ("%s false" % project, "pg_database_owner false"), seen
 
 
 def test_postgis_is_in_the_database(host, ansible_vars, project):
