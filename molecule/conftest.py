@@ -1,10 +1,12 @@
-"""Fixtures for the scenarios' testinfra checks that act on a whole converged scenario from
-the controller (every scenario's tests directory sits below this folder)."""
+"""Fixtures and helpers for every scenario's testinfra checks (each scenario's tests directory
+sits below this folder): SQL as postgres and manage.py as the Django user on a host, and our
+playbooks run from the controller against the scenario's inventory."""
 
 import json
 import os
 import pathlib
 import re
+import shlex
 import subprocess
 
 import pytest
@@ -12,13 +14,38 @@ import testinfra
 
 TOP = pathlib.Path(__file__).resolve().parents[1]
 
-
 RECAP_LINE = re.compile(r"^(\S+)\s+:\s+(ok=\d+\s+changed=\d+\s+unreachable=\d+\s+failed=\d+.*)$")
 
 
 def ansible_env():
     return dict(os.environ, ANSIBLE_CONFIG=str(TOP / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                 ANSIBLE_COLLECTIONS_PATH=str(TOP / ".cache" / "collections"))
+
+
+def psql(host, sql, database="postgres", check=True):
+    """SQL as the postgres superuser over the socket; the unaligned output."""
+    result = host.run("runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -At -d %s -c %s", database, sql)
+    if check:
+        assert result.rc == 0, result.stderr
+    return result.stdout.strip()
+
+
+def manage(host, project, *args):
+    """manage.py as the Django user, the book's way."""
+    env = "PYTHONPATH=/etc/opt/{p}:/opt/{p} DJANGO_SETTINGS_MODULE=settings".format(p=project)
+    command = "cd /opt/{p} && env {env} /opt/{p}/venv/bin/python /opt/{p}/manage.py {args}".format(
+        p=project, env=env, args=" ".join(shlex.quote(a) for a in args))
+    return host.run("runuser -u %s -- sh -c %s", project, command)
+
+
+@pytest.fixture(scope="module")
+def ansible_vars(host):
+    return host.ansible.get_variables()
+
+
+@pytest.fixture(scope="module")
+def project(ansible_vars):
+    return ansible_vars["django_project"]
 
 
 @pytest.fixture(scope="session")
@@ -37,28 +64,33 @@ def inventory(inventory_file):
     return json.loads(listed)
 
 
-def group_hosts(inventory, group):
-    return inventory.get(group, {}).get("hosts", [])
-
-
 @pytest.fixture(scope="session")
 def db_host(inventory, inventory_file):
     """The first database server, as a testinfra host."""
-    name = group_hosts(inventory, "dbservers")[0]
+    name = inventory["dbservers"]["hosts"][0]
     return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, inventory_file))
+
+
+def run_playbook(playbook, inventory_path, *args):
+    """Run a playbook; return (exit code, output, recap {host: {ok: n, changed: n, ...}})."""
+    result = subprocess.run(["ansible-playbook", "-i", str(inventory_path), str(playbook), *args],
+                            env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=1800, check=False)
+    recap = {}
+    for line in result.stdout.splitlines():
+        match = RECAP_LINE.match(line)
+        if match:
+            recap[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
+    return result.returncode, result.stdout, recap
 
 
 @pytest.fixture(scope="session")
 def run_site():
-    """Run playbooks/site.yml; return (exit code, output, recap {host: {key: n}})."""
-    def run(inventory_path, *args):
-        result = subprocess.run(["ansible-playbook", "-i", str(inventory_path), str(TOP / "playbooks" / "site.yml"), *args],
-                                env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                timeout=1200)
-        recap = {}
-        for line in result.stdout.splitlines():
-            match = RECAP_LINE.match(line)
-            if match:
-                recap[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
-        return result.returncode, result.stdout, recap
-    return run
+    """playbooks/site.yml against an inventory (the scenario's, or a modified copy)."""
+    return lambda inventory_path, *args: run_playbook(TOP / "playbooks" / "site.yml", inventory_path, *args)
+
+
+@pytest.fixture(scope="session")
+def playbook(inventory_file):
+    """Any playbook against the scenario's inventory."""
+    return lambda path, *args: run_playbook(path, inventory_file, *args)

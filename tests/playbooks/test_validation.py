@@ -6,6 +6,7 @@ proves a bad input stops the run with a message naming the variable.
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -18,11 +19,13 @@ GOOD = {
 }
 
 
-def run_validate(tmp_path, extra):
+ONE_HOST = "[dbservers]\ncontroller\n[appservers]\ncontroller\n"
+
+
+def run_validate(tmp_path, extra, hosts=ONE_HOST):
     inventory = tmp_path / "hosts.ini"
     inventory.write_text(
-        "[dbservers]\ncontroller\n[appservers]\ncontroller\n"
-        "[all:vars]\nansible_connection=local\nansible_python_interpreter=%s\n" % sys.executable)
+        hosts + "[all:vars]\nansible_connection=local\nansible_python_interpreter=%s\n" % sys.executable)
     extra_vars = tmp_path / "vars.yml"
     extra_vars.write_text(json.dumps(extra))
     env = dict(os.environ, ANSIBLE_CONFIG=str(TOP / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
@@ -59,3 +62,14 @@ def test_bad_input_stops_with_the_variable_named(tmp_path, bad, named):
     failure = result.stdout[result.stdout.find("fatal:"):]
     assert named in failure, result.stdout
     assert "Traceback" not in result.stdout
+
+
+def test_bad_input_on_one_host_stops_every_host(tmp_path):
+    # Two names for the controller: one an independent single server with good input, the
+    # other with an empty password over TCP.
+    hosts = "[dbservers]\ngood django_db_password=secret\nbad\n[appservers]\ngood\nbad\n"
+    result = run_validate(tmp_path, {"django_project": "geodemo"}, hosts)
+    assert result.returncode != 0, result.stdout
+    assert "The inputs of bad are wrong" in result.stdout
+    recap = result.stdout[result.stdout.rfind("PLAY RECAP"):]
+    assert re.search(r"^good\s+:.*failed=1", recap, re.M), result.stdout

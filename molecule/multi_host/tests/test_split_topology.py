@@ -90,3 +90,31 @@ def test_an_app_host_leaving_the_inventory_leaves_pg_hba(hosts, inventory_file, 
     assert rc == 0, output
     assert len(hba_block(db)) == 1
     assert "# operator: keep me" in db.file("/etc/postgresql/15/main/pg_hba.conf").content_string
+
+
+def test_a_new_client_is_let_in_by_a_reload_not_a_restart(hosts, inventory_file, run_site):
+    db, app_address = hosts["db"], address(hosts["app"])
+
+    def server_times():
+        """When the server started, and when it last loaded its configuration."""
+        return tuple(db.check_output("runuser -u postgres -- psql -XAt -F ' | ' -c %s",
+                                     "SELECT pg_postmaster_start_time(), pg_conf_load_time()").split(" | "))
+
+    # Addresses given explicitly, so the run can be limited to the db host. 192.0.2.0/24 is
+    # TEST-NET-1: a pg_hba.conf line only, nothing ever connects to or from it.
+    def converge(*addresses):
+        extra = json.dumps({"postgresql_client_addresses": list(addresses)})
+        rc, output, _ = run_site(inventory_file, "--limit", "dbservers", "-e", extra)
+        assert rc == 0, output
+
+    started, loaded = server_times()
+    try:
+        converge(app_address, "192.0.2.10")
+        assert hba_block(db) == ['hostssl "geodemo" "geodemo" %s/32 scram-sha-256' % ip for ip in (app_address, "192.0.2.10")]
+        started_after, loaded_after = server_times()
+        assert started_after == started, "PostgreSQL was restarted for a pg_hba.conf change"
+        assert loaded_after != loaded, "pg_hba.conf changed but PostgreSQL was not reloaded"
+    finally:
+        converge(app_address)
+    assert len(hba_block(db)) == 1
+    assert server_times()[0] == started

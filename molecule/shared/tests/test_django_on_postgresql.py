@@ -1,19 +1,10 @@
 """What the seed chapter promises, checked on every converged host of a scenario."""
 
 import json
-import shlex
 
 import pytest
 
-
-@pytest.fixture(scope="module")
-def ansible_vars(host):
-    return host.ansible.get_variables()
-
-
-@pytest.fixture(scope="module")
-def project(ansible_vars):
-    return ansible_vars["django_project"]
+from conftest import manage, psql
 
 
 def groups(ansible_vars):
@@ -24,21 +15,6 @@ def over_socket(ansible_vars):
     """Django connects over the Unix socket with peer authentication (no password)."""
     host = ansible_vars.get("django_db_host", "localhost")
     return host in ("", None) or str(host).startswith("/")
-
-
-def psql(host, sql, database="postgres"):
-    """Run SQL as the postgres superuser over the socket; return the unaligned output."""
-    result = host.run("runuser -u postgres -- psql -XAt -d %s -c %s", database, sql)
-    assert result.rc == 0, result.stderr
-    return result.stdout.strip()
-
-
-def manage(host, project, *args):
-    """Run manage.py as the Django user, the way the book does."""
-    env = "PYTHONPATH=/etc/opt/{p}:/opt/{p} DJANGO_SETTINGS_MODULE=settings".format(p=project)
-    command = "cd /opt/{p} && env {env} /opt/{p}/venv/bin/python /opt/{p}/manage.py {args}".format(
-        p=project, env=env, args=" ".join(shlex.quote(a) for a in args))
-    return host.run("runuser -u %s -- sh -c %s", project, command)
 
 
 def test_postgresql_is_active_and_enabled(host, ansible_vars):
