@@ -57,6 +57,15 @@ def timed(cmd, env=None, cwd=None, log=None, timeout=3600):
     return seconds, out
 
 
+def busy_cpu_seconds():
+    """CPU seconds the whole machine has spent busy since boot (every core, every
+    process: the controller, docker and the containers), from /proc/stat."""
+    with open("/proc/stat") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return float(user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def recap(out):
     """{host: {'ok': n, 'changed': n, ...}} from ansible-playbook's PLAY RECAP."""
     hosts = {}
