@@ -1,15 +1,11 @@
 """The OPTIONS that django_settings writes into DATABASES, worked out by Ansible itself from
 the role's defaults and vars for each kind of HOST."""
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 
-TOP = pathlib.Path(__file__).resolve().parents[2]
-ROLE = TOP / "roles" / "django_settings"
+ROLE = pathlib.Path(__file__).resolve().parents[2] / "roles" / "django_settings"
 PLAY = """
 - hosts: app
   gather_facts: false
@@ -19,19 +15,13 @@ PLAY = """
     - ansible.builtin.debug:
         msg: "OPTIONS={{{{ django_db_all_options | to_json }}}}"
 """
+SPLIT = "[dbservers]\ndb\n[appservers]\napp\n"
 
 
-def options(tmp_path, extra, hosts="[dbservers]\ndb\n[appservers]\napp\n"):
-    (tmp_path / "hosts.ini").write_text(
-        hosts + "[all:vars]\nansible_connection=local\nansible_python_interpreter=%s\n" % sys.executable)
-    (tmp_path / "play.yml").write_text(PLAY.format(defaults=ROLE / "defaults" / "main.yml",
-                                                  vars=ROLE / "vars" / "main.yml"))
-    (tmp_path / "vars.json").write_text(json.dumps(dict({"django_project": "geodemo"}, **extra)))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(TOP / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    result = subprocess.run(
-        ["ansible-playbook", "-i", str(tmp_path / "hosts.ini"), "-e", "@%s" % (tmp_path / "vars.json"),
-         str(tmp_path / "play.yml")],
-        cwd=TOP, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
+def options(run_local, tmp_path, extra, hosts):
+    play = tmp_path / "play.yml"
+    play.write_text(PLAY.format(defaults=ROLE / "defaults" / "main.yml", vars=ROLE / "vars" / "main.yml"))
+    result = run_local(play, dict({"django_project": "geodemo"}, **extra), hosts)
     assert result.returncode == 0, result.stdout
     line = next(l for l in result.stdout.splitlines() if '"msg": "OPTIONS=' in l)
     return json.loads(json.loads("{" + line.strip() + "}")["msg"][len("OPTIONS="):])
@@ -50,6 +40,5 @@ CA = "/etc/opt/geodemo/postgresql-ca.crt"
     ({"django_db_host": ""}, None, {}),
 ], ids=["single-server", "other-host-verify-full", "require-has-no-ca", "verify-ca", "own-options-win",
         "unix-socket"])
-def test_options_follow_the_host(tmp_path, extra, hosts, expected):
-    kwargs = {"hosts": hosts} if hosts else {}
-    assert options(tmp_path, extra, **kwargs) == expected
+def test_options_follow_the_host(run_local, tmp_path, extra, hosts, expected):
+    assert options(run_local, tmp_path, extra, hosts or SPLIT) == expected
