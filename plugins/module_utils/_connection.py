@@ -19,6 +19,12 @@ __metaclass__ = type
 
 import os
 import sys
+from contextlib import contextmanager
+
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import (
+    DatabaseError,
+    DriverMissing,
+)
 
 DRIVER_ENV = "DJANGODEPLOY_PG_DRIVER"
 
@@ -36,17 +42,6 @@ def connection_argument_spec():
         ca_cert=dict(type="str", aliases=["ssl_rootcert"]),
         connect_timeout=dict(type="int", default=10),
     )
-
-
-CONNECTION_KEYS = frozenset(connection_argument_spec())
-
-
-class DriverMissing(Exception):
-    pass
-
-
-class DatabaseError(Exception):
-    """Any error raised by the driver, with the server's message."""
 
 
 def _missing_message(detail):
@@ -106,42 +101,37 @@ class Connection:
     """A thin wrapper that hides the differences between the two drivers."""
 
     def __init__(self, params, dbname=None, autocommit=False):
-        self.driver_name, self._driver = load_driver()
+        self._driver = load_driver()[1]
         kwargs = connect_kwargs(params, dbname)
-        try:
+        with self._translated("unable to connect to database %r as %r: " % (kwargs["dbname"], kwargs["user"])):
             self._conn = self._driver.connect(**kwargs)
             self._conn.autocommit = autocommit
-        except self._driver.Error as exc:
-            raise DatabaseError("unable to connect to database %r as %r: %s" % (
-                kwargs["dbname"], kwargs["user"], _message(exc)))
         self.dbname = kwargs["dbname"]
 
-    @property
-    def autocommit(self):
-        return self._conn.autocommit
-
-    @autocommit.setter
-    def autocommit(self, value):
-        self._conn.autocommit = value
+    @contextmanager
+    def _translated(self, prefix=""):
+        """Driver errors become DatabaseError with the server's message."""
+        try:
+            yield
+        except self._driver.Error as exc:
+            raise DatabaseError(prefix + _message(exc))
 
     def query(self, sql, args=None):
-        """Run a query and return all rows as tuples."""
-        try:
+        """Run a query and return all rows as dicts keyed by column name."""
+        with self._translated():
             cur = self._conn.cursor()
             try:
-                if args is None:
-                    cur.execute(sql)
-                else:
-                    cur.execute(sql, args)
-                return cur.fetchall() if cur.description is not None else []
+                cur.execute(sql, args)
+                if cur.description is None:
+                    return []
+                names = [column[0] for column in cur.description]
+                return [dict(zip(names, row)) for row in cur.fetchall()]
             finally:
                 cur.close()
-        except self._driver.Error as exc:
-            raise DatabaseError(_message(exc))
 
     def execute(self, sql):
         """Run one statement given as complete SQL text (no parameters)."""
-        try:
+        with self._translated():
             cur = self._conn.cursor()
             try:
                 # Without parameters neither driver looks for placeholders,
@@ -149,14 +139,10 @@ class Connection:
                 cur.execute(sql)
             finally:
                 cur.close()
-        except self._driver.Error as exc:
-            raise DatabaseError(_message(exc))
 
     def commit(self):
-        try:
+        with self._translated():
             self._conn.commit()
-        except self._driver.Error as exc:
-            raise DatabaseError(_message(exc))
 
     def rollback(self):
         try:

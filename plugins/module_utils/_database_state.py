@@ -5,9 +5,9 @@
 the difference as SQL, and applying it.
 
 CREATE/DROP DATABASE cannot run inside a transaction, so each statement is
-its own (autocommit).  Everything that can be checked is checked before the
-first change; if a statement still fails the result says which databases
-were done and which one failed.
+its own (autocommit).  Everything that can be checked is checked for every
+item before the first change; if a statement still fails the result says
+what was done and which database failed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,24 +15,25 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._common import (
-    PartialFailure,
     Statement,
+    check_conn_limit,
     collect_items,
     diff_entry,
 )
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._connection import (
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import (
     DatabaseError,
+    PartialFailure,
+    ValidationError,
 )
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._identifiers import (
-    ValidationError,
     quote_ident,
     quote_literal,
     validate_identifier,
 )
-
-DATABASE_KEYS = (
-    "name", "state", "owner", "encoding", "lc_collate", "lc_ctype", "template",
-    "conn_limit", "tablespace", "force", "extensions",
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._locale import (
+    locale_codeset,
+    normalise_locale,
+    same_locale,
 )
 
 DATABASE_DEFAULTS = {
@@ -40,6 +41,19 @@ DATABASE_DEFAULTS = {
     "encoding": "UTF8",
     "force": False,
 }
+
+# The attributes read from the catalog and shown in the diff: (option, SQL
+# expression on pg_database ``d`` / pg_tablespace ``t``).
+ATTRIBUTES = (
+    ("owner", "pg_catalog.pg_get_userbyid(d.datdba)"),
+    ("encoding", "pg_catalog.pg_encoding_to_char(d.encoding)"),
+    ("lc_collate", "d.datcollate"),
+    ("lc_ctype", "d.datctype"),
+    ("conn_limit", "d.datconnlimit"),
+    ("tablespace", "t.spcname"),
+)
+
+LOCALE_KEYS = ("lc_collate", "lc_ctype")
 
 
 def database_item_spec():
@@ -58,55 +72,23 @@ def database_item_spec():
     )
 
 
-# ---------------------------------------------------------------- locales
-
-def normalise_codeset(codeset):
-    """glibc's _nl_normalize_codeset: keep letters and digits, lowercase;
-    all digits gets an 'iso' prefix.  'UTF-8' -> 'utf8', '8859-1' -> 'iso88591'."""
-    kept = "".join(ch.lower() for ch in codeset if ch.isalnum())
-    if kept.isdigit():
-        return "iso" + kept
-    return kept
-
-
-def normalise_locale(value):
-    """``language[_territory][.codeset][@modifier]`` with the codeset
-    normalised, so that ``en_US.UTF-8`` == ``en_US.utf8``.  ``POSIX`` is ``C``."""
-    if value is None:
-        return None
-    text = value.strip()
-    modifier = ""
-    if "@" in text:
-        text, modifier = text.split("@", 1)
-        modifier = "@" + modifier
-    if "." in text:
-        base, codeset = text.split(".", 1)
-        text = base + "." + normalise_codeset(codeset)
-    if text == "POSIX":
-        text = "C"
-    return text + modifier
-
-
-def same_locale(left, right):
-    return normalise_locale(left) == normalise_locale(right)
+DATABASE_KEYS = tuple(database_item_spec())
 
 
 # ---------------------------------------------------------------- desired
 
 def desired_databases(params):
-    items = collect_items(params, "databases", DATABASE_KEYS, DATABASE_DEFAULTS)
     result = []
-    for label, item in items:
+    for label, item in collect_items(params, "databases", DATABASE_KEYS, DATABASE_DEFAULTS):
         validate_identifier(item["name"], label + "name")
         for key in ("owner", "template", "tablespace"):
             if item[key] is not None:
                 validate_identifier(item[key], label + key)
-        for key in ("encoding", "lc_collate", "lc_ctype"):
+        for key in ("encoding",) + LOCALE_KEYS:
             value = item[key]
             if value is not None and (value == "" or "\x00" in value or len(value) > 200):
                 raise ValidationError("%s%s: invalid value %r" % (label, key, value))
-        if item["conn_limit"] is not None and item["conn_limit"] < -1:
-            raise ValidationError("%sconn_limit must be -1 (no limit) or a number >= 0" % label)
+        check_conn_limit(item["conn_limit"], label)
         seen = set()
         for index, ext in enumerate(item["extensions"] or []):
             validate_identifier(ext, "%sextensions[%d]" % (label, index))
@@ -116,7 +98,6 @@ def desired_databases(params):
         if item["state"] == "absent" and params.get("login_db") == item["name"]:
             raise ValidationError("%sname: cannot drop %r, the database the module connects to (login_db); "
                                   "set login_db to another database" % (label, item["name"]))
-        item = dict(item)
         item["label"] = label
         result.append(item)
     return result
@@ -125,65 +106,92 @@ def desired_databases(params):
 # ---------------------------------------------------------------- current
 
 _DATABASES = """
-SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba), pg_catalog.pg_encoding_to_char(d.encoding),
-       d.datcollate, d.datctype, d.datconnlimit, t.spcname
+SELECT d.datname AS name, {attributes}, d.datistemplate AS istemplate, d.datallowconn AS allowconn
 FROM pg_catalog.pg_database d
 JOIN pg_catalog.pg_tablespace t ON t.oid = d.dattablespace
-WHERE d.datname = ANY(%s::text[]) OR d.datname = 'template1'
-"""
+WHERE d.datname = ANY(%s::text[]) OR d.datname IN ('template0', 'template1')
+""".format(attributes=", ".join("%s AS %s" % (expression, option) for option, expression in ATTRIBUTES))
 
+# PG_VALID_BE_ENCODING: server encodings are numbered 0 to PG_ENCODING_BE_LAST
+# (KOI8U); the ones after it (SJIS, BIG5, GBK, ...) are client-only.
 _LOOKUPS = """
-SELECT 'role', rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY(%s::text[])
+SELECT 'role' AS kind, rolname::text AS key, NULL AS value FROM pg_catalog.pg_roles WHERE rolname = ANY(%s::text[])
 UNION ALL
-SELECT 'tablespace', spcname::text FROM pg_catalog.pg_tablespace WHERE spcname = ANY(%s::text[])
+SELECT 'tablespace', spcname::text, NULL FROM pg_catalog.pg_tablespace WHERE spcname = ANY(%s::text[])
 UNION ALL
-SELECT 'extension', name::text FROM pg_catalog.pg_available_extensions WHERE name = ANY(%s::text[])
+SELECT 'extension', name::text, NULL FROM pg_catalog.pg_available_extensions WHERE name = ANY(%s::text[])
 UNION ALL
-SELECT 'sessions:' || datname, count(*)::text FROM pg_catalog.pg_stat_activity
+SELECT 'sessions', datname::text, count(*)::text FROM pg_catalog.pg_stat_activity
  WHERE datname = ANY(%s::text[]) AND pid <> pg_catalog.pg_backend_pid() GROUP BY datname
 UNION ALL
-SELECT 'encoding:' || e, pg_catalog.pg_encoding_to_char(pg_catalog.pg_char_to_encoding(e))
+SELECT CASE WHEN pg_catalog.pg_char_to_encoding(e) BETWEEN 0 AND pg_catalog.pg_char_to_encoding('KOI8U')
+            THEN 'encoding' ELSE 'client_encoding' END,
+       e, pg_catalog.pg_encoding_to_char(pg_catalog.pg_char_to_encoding(e))
  FROM unnest(%s::text[]) AS e
+UNION ALL
+SELECT 'collation', collcollate::text,
+       CASE WHEN collencoding >= 0 THEN pg_catalog.pg_encoding_to_char(collencoding) END
+ FROM pg_catalog.pg_collation WHERE collprovider = 'c'
+UNION ALL
+SELECT 'codeset', c, pg_catalog.pg_encoding_to_char(pg_catalog.pg_char_to_encoding(c)) FROM unnest(%s::text[]) AS c
 """
 
 
 def read_databases(conn, names):
-    current = {}
-    for row in conn.query(_DATABASES, (list(names),)):
-        current[row[0]] = {
-            "name": row[0], "owner": row[1], "encoding": row[2], "lc_collate": row[3],
-            "lc_ctype": row[4], "conn_limit": row[5], "tablespace": row[6],
-        }
-    return current
+    return dict((row["name"], row) for row in conn.query(_DATABASES, (list(names),)))
 
 
 class Lookups:
+    """What the catalog says about the names the items refer to."""
+
     def __init__(self):
         self.roles = set()
         self.tablespaces = set()
         self.extensions = set()
         self.sessions = {}
-        self.encodings = {}
+        self.encodings = {}         # given spelling -> server encoding name
+        self.client_encodings = {}  # given spelling -> encoding a server cannot use
+        self.collations = {}        # normalised libc locale -> its encoding (None: any)
+        self.codesets = {}          # normalised codeset -> encoding name ('' if unknown)
+
+    def locale_encoding(self, locale):
+        """The encoding a locale requires, None when any will do or it is not
+        known (then the server decides), as pg_get_encoding_from_locale."""
+        normalised = normalise_locale(locale)
+        if normalised in ("C", "POSIX"):
+            return None
+        if normalised in self.collations:
+            return self.collations[normalised]
+        return self.codesets.get(locale_codeset(locale)) or None
 
 
-def read_lookups(conn, wanted):
-    owners = sorted(set(w["owner"] for w in wanted if w["owner"]))
-    spaces = sorted(set(w["tablespace"] for w in wanted if w["tablespace"]))
-    exts = sorted(set(e for w in wanted if w["state"] == "present" for e in (w["extensions"] or [])))
-    drops = sorted(set(w["name"] for w in wanted if w["state"] == "absent"))
-    encodings = sorted(set(w["encoding"] for w in wanted if w["encoding"]))
+def read_lookups(conn, wanted, current):
+    present = [w for w in wanted if w["state"] == "present"]
+    locales = set(w[key] for w in present for key in LOCALE_KEYS if w[key])
+    locales.update(db[key] for db in current.values() for key in LOCALE_KEYS)
+    args = (
+        sorted(set(w["owner"] for w in present if w["owner"])),
+        sorted(set(w["tablespace"] for w in present if w["tablespace"])),
+        sorted(set(e for w in present for e in (w["extensions"] or []))),
+        sorted(set(w["name"] for w in wanted) | set(w["template"] for w in present if w["template"])),
+        sorted(set(w["encoding"] for w in present if w["encoding"])),
+        sorted(set(locale_codeset(value) for value in locales) - set([""])),
+    )
     found = Lookups()
-    for kind, value in conn.query(_LOOKUPS, (owners, spaces, exts, drops, encodings)):
+    for row in conn.query(_LOOKUPS, args):
+        kind, key, value = row["kind"], row["key"], row["value"]
         if kind == "role":
-            found.roles.add(value)
+            found.roles.add(key)
         elif kind == "tablespace":
-            found.tablespaces.add(value)
+            found.tablespaces.add(key)
         elif kind == "extension":
-            found.extensions.add(value)
-        elif kind.startswith("sessions:"):
-            found.sessions[kind[len("sessions:"):]] = int(value)
-        elif kind.startswith("encoding:"):
-            found.encodings[kind[len("encoding:"):]] = value
+            found.extensions.add(key)
+        elif kind == "sessions":
+            found.sessions[key] = int(value)
+        elif kind == "collation":
+            found.collations[normalise_locale(key)] = value
+        else:
+            getattr(found, kind + "s")[key] = value
     return found
 
 
@@ -192,7 +200,7 @@ def read_lookups(conn, wanted):
 def _public(db):
     if db is None:
         return {}
-    return dict((k, db.get(k)) for k in ("owner", "encoding", "lc_collate", "lc_ctype", "conn_limit", "tablespace"))
+    return dict((option, db.get(option)) for option, _expression in ATTRIBUTES)
 
 
 class DatabaseStep:
@@ -206,33 +214,58 @@ class DatabaseStep:
         self.report = {"name": want["name"], "state": want["state"], "changed": False}
         self.before = _public(have)
         self.after = None
+        self.extensions = (want["extensions"] or []) if want["state"] == "present" else []
 
 
-def plan_databases(wanted, current, found):
-    """Check everything the catalog can tell; raise ValidationError before any change."""
-    template1 = current.get("template1")
-    steps = []
-    for want in wanted:
-        label = want["label"]
-        name = want["name"]
-        have = current.get(name)
-        step = DatabaseStep(want, have)
-        if want["state"] == "absent":
-            if have is not None:
-                sessions = found.sessions.get(name, 0)
-                if sessions and not want["force"]:
-                    raise ValidationError(
-                        "%sname: database %r has %d open session(s); set %sforce: true to terminate them "
-                        "and drop it (DROP DATABASE .. WITH (FORCE), PostgreSQL 13+)" % (label, name, sessions, label))
-                sql = "DROP DATABASE " + quote_ident(name)
-                if want["force"]:
-                    sql += " WITH (FORCE)"
-                step.statements.append(Statement(sql, target=name))
-                step.report["dropped"] = True
-                step.after = {}
-            steps.append(step)
-            continue
-        encoding = found.encodings.get(want["encoding"], "")
+class DatabasePlan:
+    """Built by ``plan_present`` and ``plan_drop`` for each item, checking
+    everything the catalog can tell before any change."""
+
+    def __init__(self, current, found, login_db):
+        self.current = current
+        self.found = found
+        self.login_db = login_db
+        self.steps = []
+
+    def plan_drop(self, want):
+        name, label = want["name"], want["label"]
+        step = DatabaseStep(want, self.current.get(name))
+        if step.have is not None:
+            if step.have["istemplate"]:
+                raise ValidationError(
+                    "%sname: %r is a template database (datistemplate), which PostgreSQL refuses to drop; "
+                    "make it an ordinary database first (ALTER DATABASE .. IS_TEMPLATE false)" % (label, name))
+            sessions = self.found.sessions.get(name, 0)
+            if sessions and not want["force"]:
+                raise ValidationError(
+                    "%sname: database %r has %d open session(s); set %sforce: true to terminate them "
+                    "and drop it (DROP DATABASE .. WITH (FORCE), PostgreSQL 13+)" % (label, name, sessions, label))
+            sql = "DROP DATABASE " + quote_ident(name)
+            if want["force"]:
+                sql += " WITH (FORCE)"
+            step.statements.append(Statement(sql))
+            step.report["dropped"] = True
+            step.after = {}
+        self.steps.append(step)
+
+    def plan_present(self, want):
+        step = DatabaseStep(want, self.current.get(want["name"]))
+        encoding = self._check_references(want)
+        if step.have is None:
+            self._plan_create(step, encoding)
+        else:
+            self._plan_alter(step, encoding)
+        self.steps.append(step)
+
+    def _check_references(self, want):
+        """The names the item refers to exist and fit; returns the server's
+        name of the encoding."""
+        label, found = want["label"], self.found
+        if want["encoding"] in found.client_encodings:
+            raise ValidationError(
+                "%sencoding: %s is a client-only encoding; PostgreSQL cannot store a database in it "
+                "(use UTF8)" % (label, found.client_encodings[want["encoding"]]))
+        encoding = found.encodings.get(want["encoding"])
         if not encoding:
             raise ValidationError("%sencoding: %r is not an encoding PostgreSQL knows" % (label, want["encoding"]))
         if want["owner"] is not None and want["owner"] not in found.roles:
@@ -245,74 +278,111 @@ def plan_databases(wanted, current, found):
                 raise ValidationError(
                     "%sextensions[%d]: extension %r is not available on the server (install its package "
                     "on the database host, e.g. postgresql-NN-postgis-3 for postgis)" % (label, index, ext))
-        if have is None:
-            step.statements.append(_create_statement(want, encoding, template1))
-            step.report["created"] = True
-            step.after = {
-                "owner": want["owner"], "encoding": encoding,
-                "lc_collate": want["lc_collate"] or (template1 or {}).get("lc_collate"),
-                "lc_ctype": want["lc_ctype"] or (template1 or {}).get("lc_ctype"),
-                "conn_limit": want["conn_limit"] if want["conn_limit"] is not None else -1,
-                "tablespace": want["tablespace"] or "pg_default",
-            }
-        else:
-            if encoding != have["encoding"]:
+        return encoding
+
+    def _template(self, want, encoding):
+        """The template CREATE DATABASE copies, checked as PostgreSQL will."""
+        label, name = want["label"], want["template"]
+        if name is None:
+            template1 = self.current.get("template1")
+            differs = template1 is not None and (encoding != template1["encoding"] or any(
+                want[key] is not None and not same_locale(want[key], template1[key]) for key in LOCALE_KEYS))
+            # PostgreSQL allows another encoding or locale only from template0.
+            return "template0" if differs else "template1"
+        if name not in self.current:
+            raise ValidationError("%stemplate: database %r does not exist" % (label, name))
+        if name == self.login_db or self.found.sessions.get(name):
+            raise ValidationError(
+                "%stemplate: database %r has other sessions (or is login_db), and PostgreSQL copies a "
+                "template only while nobody is connected to it" % (label, name))
+        return name
+
+    def _plan_create(self, step, encoding):
+        want, label = step.want, step.want["label"]
+        template = self._template(want, encoding)
+        # template0 has template1's locale unless someone changed it.
+        source = self.current.get(template) or self.current.get("template1") or {}
+        locales = {}
+        for key in LOCALE_KEYS:
+            locales[key] = want[key] or source.get(key)
+            required = self.found.locale_encoding(locales[key]) if locales[key] else None
+            # check_encoding_locale_matches: a non-C locale fixes the encoding.
+            if required not in (None, "SQL_ASCII", encoding) and encoding != "SQL_ASCII":
                 raise ValidationError(
-                    "%sencoding: database %r exists with encoding %s, not %s; PostgreSQL cannot change the "
-                    "encoding of a database (dump, drop, recreate and restore it)" % (label, name, have["encoding"], encoding))
-            for key in ("lc_collate", "lc_ctype"):
-                if want[key] is not None and not same_locale(want[key], have[key]):
-                    raise ValidationError(
-                        "%s%s: database %r exists with %s %r, not %r; PostgreSQL cannot change it "
-                        "(dump, drop, recreate and restore the database)" % (label, key, name, key, have[key], want[key]))
-            quoted = quote_ident(name)
-            after = dict(step.before)
-            if want["owner"] is not None and want["owner"] != have["owner"]:
-                step.statements.append(Statement("ALTER DATABASE %s OWNER TO %s" % (quoted, quote_ident(want["owner"])), target=name))
-                after["owner"] = want["owner"]
-            if want["conn_limit"] is not None and want["conn_limit"] != have["conn_limit"]:
-                step.statements.append(Statement("ALTER DATABASE %s WITH CONNECTION LIMIT %d" % (quoted, want["conn_limit"]), target=name))
-                after["conn_limit"] = want["conn_limit"]
-            if want["tablespace"] is not None and want["tablespace"] != have["tablespace"]:
-                step.statements.append(Statement("ALTER DATABASE %s SET TABLESPACE %s" % (quoted, quote_ident(want["tablespace"])), target=name))
-                after["tablespace"] = want["tablespace"]
-            step.after = after
-        steps.append(step)
-    return steps
+                    "%sencoding: %s does not match %s %r (of %s), which requires %s; set %sencoding to %s, "
+                    "or %s%s to a locale of that encoding (or C)"
+                    % (label, encoding, key, locales[key], "the item" if want[key] else "template " + template,
+                       required, label, required, label, key))
+            if want[key] is not None and same_locale(want[key], source.get(key)):
+                # PostgreSQL compares locale names as strings against the
+                # template's: send its own spelling when both name one locale.
+                locales[key] = source[key]
+        parts = ["CREATE DATABASE " + quote_ident(want["name"])]
+        if want["owner"] is not None:
+            parts.append("OWNER " + quote_ident(want["owner"]))
+        parts.append("TEMPLATE " + quote_ident(template))
+        parts.append("ENCODING " + quote_literal(encoding))
+        for key in LOCALE_KEYS:
+            if want[key] is not None:
+                parts.append("%s %s" % (key.upper(), quote_literal(locales[key])))
+        if want["conn_limit"] is not None:
+            parts.append("CONNECTION LIMIT %d" % want["conn_limit"])
+        if want["tablespace"] is not None:
+            parts.append("TABLESPACE " + quote_ident(want["tablespace"]))
+        step.statements.append(Statement(" ".join(parts)))
+        step.report["created"] = True
+        step.after = {
+            "owner": want["owner"], "encoding": encoding,
+            "lc_collate": locales["lc_collate"], "lc_ctype": locales["lc_ctype"],
+            "conn_limit": want["conn_limit"] if want["conn_limit"] is not None else -1,
+            "tablespace": want["tablespace"] or "pg_default",
+        }
+
+    def _plan_alter(self, step, encoding):
+        want, have, label, name = step.want, step.have, step.want["label"], step.want["name"]
+        if encoding != have["encoding"]:
+            raise ValidationError(
+                "%sencoding: database %r exists with encoding %s, not %s; PostgreSQL cannot change the "
+                "encoding of a database (dump, drop, recreate and restore it)" % (label, name, have["encoding"], encoding))
+        for key in LOCALE_KEYS:
+            if want[key] is not None and not same_locale(want[key], have[key]):
+                raise ValidationError(
+                    "%s%s: database %r exists with %s %r, not %r; PostgreSQL cannot change it "
+                    "(dump, drop, recreate and restore the database)" % (label, key, name, key, have[key], want[key]))
+        if step.extensions and not have["allowconn"]:
+            raise ValidationError(
+                "%sextensions: database %r does not accept connections (datallowconn is false), so no "
+                "extension can be created in it; allow connections (ALTER DATABASE .. ALLOW_CONNECTIONS true) "
+                "or leave out %sextensions" % (label, name, label))
+        quoted = quote_ident(name)
+        after = dict(step.before)
+        if want["owner"] is not None and want["owner"] != have["owner"]:
+            step.statements.append(Statement("ALTER DATABASE %s OWNER TO %s" % (quoted, quote_ident(want["owner"]))))
+            after["owner"] = want["owner"]
+        if want["conn_limit"] is not None and want["conn_limit"] != have["conn_limit"]:
+            step.statements.append(Statement("ALTER DATABASE %s WITH CONNECTION LIMIT %d" % (quoted, want["conn_limit"])))
+            after["conn_limit"] = want["conn_limit"]
+        if want["tablespace"] is not None and want["tablespace"] != have["tablespace"]:
+            sessions = self.found.sessions.get(name, 0) + (1 if name == self.login_db else 0)
+            if sessions:
+                raise ValidationError(
+                    "%stablespace: moving database %r to tablespace %r needs it to have no other sessions, and it "
+                    "has %d; close them (or run the task when it is idle)" % (label, name, want["tablespace"], sessions))
+            step.statements.append(Statement("ALTER DATABASE %s SET TABLESPACE %s" % (quoted, quote_ident(want["tablespace"]))))
+            after["tablespace"] = want["tablespace"]
+        step.after = after
 
 
-def _create_statement(want, encoding, template1):
-    want = dict(want)
-    if template1 is not None:
-        # PostgreSQL compares locale names as strings against the template's:
-        # send the template's own spelling when the two name the same locale.
-        for key in ("lc_collate", "lc_ctype"):
-            if want[key] is not None and same_locale(want[key], template1[key]):
-                want[key] = template1[key]
-    template = want["template"]
-    if template is None:
-        template = "template1"
-        if template1 is not None:
-            differs = encoding != template1["encoding"]
-            for key in ("lc_collate", "lc_ctype"):
-                if want[key] is not None and not same_locale(want[key], template1[key]):
-                    differs = True
-            if differs:
-                template = "template0"
-    parts = ["CREATE DATABASE " + quote_ident(want["name"])]
-    if want["owner"] is not None:
-        parts.append("OWNER " + quote_ident(want["owner"]))
-    parts.append("TEMPLATE " + quote_ident(template))
-    parts.append("ENCODING " + quote_literal(encoding))
-    if want["lc_collate"] is not None:
-        parts.append("LC_COLLATE " + quote_literal(want["lc_collate"]))
-    if want["lc_ctype"] is not None:
-        parts.append("LC_CTYPE " + quote_literal(want["lc_ctype"]))
-    if want["conn_limit"] is not None:
-        parts.append("CONNECTION LIMIT %d" % want["conn_limit"])
-    if want["tablespace"] is not None:
-        parts.append("TABLESPACE " + quote_ident(want["tablespace"]))
-    return Statement(" ".join(parts), target=want["name"])
+def plan_databases(wanted, current, found, login_db="postgres"):
+    """Check everything the catalog can tell for every item; raise
+    ValidationError before any change."""
+    plan = DatabasePlan(current, found, login_db)
+    for want in wanted:
+        if want["state"] == "present":
+            plan.plan_present(want)
+        else:
+            plan.plan_drop(want)
+    return plan.steps
 
 
 def extension_statements(missing):
@@ -320,73 +390,102 @@ def extension_statements(missing):
 
 
 def missing_extensions(conn, wanted_exts):
-    rows = conn.query("SELECT extname::text FROM pg_catalog.pg_extension WHERE extname = ANY(%s::text[])",
+    rows = conn.query("SELECT extname::text AS name FROM pg_catalog.pg_extension WHERE extname = ANY(%s::text[])",
                       (list(wanted_exts),))
-    have = set(r[0] for r in rows)
+    have = set(row["name"] for row in rows)
     return [e for e in wanted_exts if e not in have]
 
 
-# ---------------------------------------------------------------- run
+# ---------------------------------------------------------------- apply
+
+class Progress:
+    """What has been done so far, for the result and for a failure's message."""
+
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+        self.queries = []
+        self.done = []
+        self.reports = []
+        self.diffs = []
+
+    def result(self):
+        return {"changed": bool(self.done), "databases": self.reports, "queries": self.queries,
+                "done": self.done, "diff": self.diffs}
+
+    def fail(self, step, ran, exc):
+        name = step.want["name"]
+        if self.check_mode:
+            raise DatabaseError("database %r: %s (check mode: nothing was changed)" % (name, exc))
+        if ran:
+            step.report["changed"] = True
+            self.reports.append(step.report)
+        result = {"changed": bool(self.done or ran), "done": self.done, "failed_database": name,
+                  "queries": self.queries, "databases": self.reports}
+        raise PartialFailure(
+            "database %r failed: %s. Already done for it: %s. Databases done before it: %s; later ones were "
+            "not attempted." % (name, exc, "; ".join(s.masked for s in ran) or "nothing",
+                                ", ".join(repr(d) for d in self.done) or "none"), result)
+
+
+def apply_steps(conn, steps, conn_factory, check_mode):
+    """Run each step's statements (autocommit), then its extensions over a
+    connection to the database itself.  Returns the result dict."""
+    progress = Progress(check_mode)
+    for step in steps:
+        ran = []
+        try:
+            for statement in step.statements:
+                if not check_mode:
+                    conn.execute(statement.sql)
+                ran.append(statement)
+                progress.queries.append(statement.masked)
+            missing = _apply_extensions(step, conn_factory, check_mode, ran, progress.queries)
+        except DatabaseError as exc:
+            progress.fail(step, ran, exc)
+        if missing:
+            step.report["extensions_created"] = missing
+        if ran:
+            step.report["changed"] = True
+            after = dict(step.after or {})
+            if missing:
+                after["extensions_created"] = missing
+            progress.diffs.append(diff_entry(step.want["name"], step.before, after, ran))
+            progress.done.append(step.want["name"])
+        progress.reports.append(step.report)
+    return progress.result()
+
+
+def _apply_extensions(step, conn_factory, check_mode, ran, queries):
+    """Create the missing extensions; returns their names.  A database that
+    check mode did not create has all of them missing."""
+    name = step.want["name"]
+    if not step.extensions:
+        return []
+    other = None
+    if step.have is not None or not check_mode:
+        other = conn_factory(name, autocommit=True)
+    try:
+        missing = missing_extensions(other, step.extensions) if other else list(step.extensions)
+        for statement in extension_statements(missing):
+            if not check_mode:
+                other.execute(statement.sql)
+            ran.append(Statement("/* in database %s */ %s" % (name, statement.sql)))
+            queries.append(ran[-1].masked)
+    finally:
+        if other is not None:
+            other.close()
+    return missing
+
 
 def run(params, conn_factory, check_mode):
     """The whole algorithm for pg_database.  Returns the result dict; raises
     ValidationError, DatabaseError, or PartialFailure (with done/failed)."""
     wanted = desired_databases(params)
     conn = conn_factory(None, autocommit=True)
-    queries = []
-    done = []
-    reports = []
-    diffs = []
     try:
-        current = read_databases(conn, [w["name"] for w in wanted])
-        found = read_lookups(conn, wanted)
-        steps = plan_databases(wanted, current, found)
-        changed = False
-        for step in steps:
-            name = step.want["name"]
-            exts = (step.want["extensions"] or []) if step.want["state"] == "present" else []
-            ran = []
-            missing = []
-            try:
-                for statement in step.statements:
-                    if not check_mode:
-                        conn.execute(statement.sql)
-                    ran.append(statement)
-                    queries.append(statement.masked)
-                if exts:
-                    if step.have is None and check_mode:
-                        missing = list(exts)
-                    else:
-                        other = conn_factory(name, autocommit=True)
-                        try:
-                            missing = missing_extensions(other, exts)
-                            for statement in extension_statements(missing):
-                                if not check_mode:
-                                    other.execute(statement.sql)
-                                ran.append(statement)
-                                queries.append("/* in database %s */ %s" % (name, statement.masked))
-                        finally:
-                            other.close()
-            except DatabaseError as exc:
-                result = {
-                    "changed": bool(done) or (bool(ran) and not check_mode),
-                    "done": done, "failed_database": name, "queries": queries, "databases": reports,
-                }
-                raise PartialFailure(
-                    "database %r failed: %s. Databases done before it: %s; later ones were not attempted."
-                    % (name, exc, ", ".join(repr(d) for d in done) or "none"), result)
-            if missing:
-                step.report["extensions_created"] = missing
-            if step.statements or missing:
-                step.report["changed"] = True
-                changed = True
-                after = dict(step.after or {})
-                if missing:
-                    after["extensions_created"] = missing
-                diffs.append(diff_entry(name, step.before, after, step.statements + [
-                    Statement("/* in database %s */ %s" % (name, s.sql)) for s in extension_statements(missing)]))
-                done.append(name)
-            reports.append(step.report)
-        return {"changed": changed, "databases": reports, "queries": queries, "done": done, "diff": diffs}
+        current = read_databases(conn, [w["name"] for w in wanted] + [w["template"] for w in wanted if w["template"]])
+        found = read_lookups(conn, wanted, current)
+        steps = plan_databases(wanted, current, found, conn.dbname)
+        return apply_steps(conn, steps, conn_factory, check_mode)
     finally:
         conn.close()

@@ -13,11 +13,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import (
+    ValidationError,
+)
+
 MAX_IDENTIFIER_BYTES = 63
-
-
-class ValidationError(Exception):
-    """A bad input value; the message names the parameter."""
 
 
 def validate_identifier(value, param):

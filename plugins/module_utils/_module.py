@@ -8,28 +8,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._common import (
-    PartialFailure,
-)
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._connection import (
     Connection,
-    DatabaseError,
-    DriverMissing,
     connection_argument_spec,
 )
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._identifiers import (
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import (
+    DatabaseError,
+    DriverMissing,
+    PartialFailure,
     ValidationError,
 )
 
 
-def argument_spec(item_spec, list_key):
+def module_kwargs(item_spec, list_key):
+    """AnsibleModule's arguments for pg_role / pg_database: the connection
+    options, one object's options at the top level, and ``list_key`` for many."""
     spec = connection_argument_spec()
     spec.update(item_spec)
     spec[list_key] = dict(type="list", elements="dict", options=item_spec)
-    return spec
+    return dict(
+        argument_spec=spec,
+        mutually_exclusive=[["name", list_key]],
+        required_one_of=[["name", list_key]],
+        supports_check_mode=True,
+    )
 
 
-def run_module(module, run, list_key):
+def run_module(module, run):
     """``run(params, conn_factory, check_mode)`` returns the result dict."""
     params = module.params
 
@@ -38,13 +43,9 @@ def run_module(module, run, list_key):
 
     try:
         result = run(params, conn_factory, module.check_mode)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except DriverMissing as exc:
-        module.fail_json(msg=str(exc), changed=False)
     except PartialFailure as exc:
         module.fail_json(msg=exc.msg, **exc.result)
-    except DatabaseError as exc:
+    except (ValidationError, DriverMissing, DatabaseError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     if not module._diff:
         result.pop("diff", None)

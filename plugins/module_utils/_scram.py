@@ -41,6 +41,7 @@ import unicodedata
 SCRAM_PREFIX = "SCRAM-SHA-256$"
 DEFAULT_ITERATIONS = 4096
 SALT_BYTES = 16
+KEY_BYTES = 32  # SHA-256 digests
 
 _SCRAM_RE = re.compile(
     r"^SCRAM-SHA-256\$(?P<iter>[0-9]+):(?P<salt>[A-Za-z0-9+/=]+)"
@@ -108,19 +109,28 @@ def scram_verifier(password, salt=None, iterations=DEFAULT_ITERATIONS):
 
 
 def parse_scram(verifier):
-    """Return (iterations, salt bytes, stored_key bytes, server_key bytes) or None."""
+    """Return (iterations, salt bytes, stored_key bytes, server_key bytes), or
+    None unless ``verifier`` is well formed the way PostgreSQL's
+    ``parse_scram_secret`` requires: iterations > 0, a non-empty salt, and
+    StoredKey and ServerKey of exactly 32 bytes (SHA-256) in base64.  Anything
+    else the server would not take as a verifier: it would store the string
+    as a plaintext password."""
     if not verifier:
         return None
     match = _SCRAM_RE.match(verifier)
     if not match:
         return None
     try:
-        return (int(match.group("iter")),
-                base64.b64decode(match.group("salt"), validate=True),
-                base64.b64decode(match.group("stored"), validate=True),
-                base64.b64decode(match.group("server"), validate=True))
+        parsed = (int(match.group("iter")),
+                  base64.b64decode(match.group("salt"), validate=True),
+                  base64.b64decode(match.group("stored"), validate=True),
+                  base64.b64decode(match.group("server"), validate=True))
     except (ValueError, TypeError):
         return None
+    iterations, salt, stored_key, server_key = parsed
+    if iterations < 1 or not salt or len(stored_key) != KEY_BYTES or len(server_key) != KEY_BYTES:
+        return None
+    return parsed
 
 
 def is_scram_verifier(value):

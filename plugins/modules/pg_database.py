@@ -215,24 +215,18 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._module import (
+    module_kwargs,
+    run_module,
+)
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._database_state import (
     database_item_spec,
     run,
 )
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._module import (
-    argument_spec,
-    run_module,
-)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(database_item_spec(), "databases"),
-        mutually_exclusive=[["name", "databases"]],
-        required_one_of=[["name", "databases"]],
-        supports_check_mode=True,
-    )
-    run_module(module, run, "databases")
+    run_module(AnsibleModule(**module_kwargs(database_item_spec(), "databases")), run)
 
 
 if __name__ == "__main__":

@@ -298,7 +298,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._module import (
-    argument_spec,
+    module_kwargs,
     run_module,
 )
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._role_state import (
@@ -308,13 +308,7 @@ from ansible_collections.djangodeploy.postgresql.plugins.module_utils._role_stat
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(role_item_spec(), "roles"),
-        mutually_exclusive=[["name", "roles"]],
-        required_one_of=[["name", "roles"]],
-        supports_check_mode=True,
-    )
-    run_module(module, run, "roles")
+    run_module(AnsibleModule(**module_kwargs(role_item_spec(), "roles")), run)
 
 
 if __name__ == "__main__":

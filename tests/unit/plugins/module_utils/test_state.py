@@ -4,37 +4,15 @@ import pytest
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils import _scram as scram
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._database_state import (
     desired_databases,
-    normalise_codeset,
-    normalise_locale,
     plan_databases,
     Lookups,
-    same_locale,
 )
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._identifiers import ValidationError
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import ValidationError
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._role_state import (
     desired_roles,
     plan_roles,
 )
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._connection import connect_kwargs
-
-
-@pytest.mark.parametrize("left, right", [
-    ("en_US.UTF-8", "en_US.utf8"), ("en_US.utf-8", "en_US.UTF8"), ("de_DE.ISO-8859-1", "de_DE.iso88591"),
-    ("de_DE.8859-1", "de_DE.iso88591"), ("C.UTF-8", "C.utf8"), ("POSIX", "C"), ("sr_RS.UTF-8@latin", "sr_RS.utf8@latin"),
-])
-def test_same_locale(left, right):
-    assert same_locale(left, right)
-
-
-@pytest.mark.parametrize("left, right", [("en_US.UTF-8", "en_GB.UTF-8"), ("en_US.UTF-8", "en_US"), ("C", "C.UTF-8")])
-def test_different_locale(left, right):
-    assert not same_locale(left, right)
-
-
-def test_normalise():
-    assert normalise_codeset("UTF-8") == "utf8"
-    assert normalise_codeset("8859_15") == "iso885915"
-    assert normalise_locale("en_US.UTF-8") == "en_US.utf8"
 
 
 def _role(**kw):
@@ -57,7 +35,7 @@ def test_role_plan_create_and_mask():
 def _current(password, **kw):
     role = {"name": "app", "superuser": False, "createdb": False, "createrole": False, "inherit": True,
             "login": True, "replication": False, "bypassrls": False, "conn_limit": -1, "valid_until": None,
-            "password": password, "member_of": []}
+            "password": password, "member_of": [], "oid": 16400}
     role.update(kw)
     return {"app": role}
 
@@ -104,12 +82,10 @@ def test_role_list_defaults_and_errors():
     with pytest.raises(ValidationError) as info:
         desired_roles({"name": "a", "reassign_owned_to": "b", "drop_owned": True})
     assert "drop_owned" in str(info.value)
-    with pytest.raises(ValidationError):
-        desired_roles({})
 
 
 def test_role_drop_needs_decision():
-    deps = {"app": {"databases": ["appdb"], "here": ["owner of table t"], "elsewhere": {"other": 2}}}
+    deps = {"app": {"databases": ["appdb"], "here": ["owner of table t"], "elsewhere": {"other": 2}, "closed": set()}}
     wanted = desired_roles(_role(state="absent"))
     with pytest.raises(ValidationError) as info:
         plan_roles(wanted, _current(None), {}, deps, "postgres")
@@ -128,13 +104,15 @@ def _lookups(**kw):
     found = Lookups()
     found.roles = set(["app"])
     found.encodings = {"UTF8": "UTF8", "utf-8": "UTF8", "LATIN1": "LATIN1"}
+    found.codesets = {"utf8": "UTF8"}
     for k, v in kw.items():
         setattr(found, k, v)
     return found
 
 
 TEMPLATE1 = {"name": "template1", "owner": "postgres", "encoding": "UTF8", "lc_collate": "en_US.UTF-8",
-             "lc_ctype": "en_US.UTF-8", "conn_limit": -1, "tablespace": "pg_default"}
+             "lc_ctype": "en_US.UTF-8", "conn_limit": -1, "tablespace": "pg_default",
+             "istemplate": True, "allowconn": True}
 
 
 def test_database_plan_create_template_choice():
@@ -142,12 +120,13 @@ def test_database_plan_create_template_choice():
                            {"template1": TEMPLATE1}, _lookups())
     assert steps[0].statements[0].sql == (
         'CREATE DATABASE "d" OWNER "app" TEMPLATE "template1" ENCODING \'UTF8\' LC_COLLATE \'en_US.UTF-8\'')
-    steps = plan_databases(desired_databases({"name": "d", "encoding": "LATIN1"}), {"template1": TEMPLATE1}, _lookups())
+    steps = plan_databases(desired_databases({"name": "d", "encoding": "LATIN1", "lc_ctype": "C", "lc_collate": "C"}),
+                           {"template1": TEMPLATE1}, _lookups())
     assert 'TEMPLATE "template0"' in steps[0].statements[0].sql
 
 
 def test_database_plan_existing():
-    existing = dict(TEMPLATE1, name="d", owner="old")
+    existing = dict(TEMPLATE1, name="d", owner="old", istemplate=False)
     current = {"template1": TEMPLATE1, "d": existing}
     steps = plan_databases(desired_databases({"name": "d", "owner": "app", "lc_ctype": "en_US.utf8",
                                               "encoding": "utf-8"}), current, _lookups())
@@ -172,3 +151,70 @@ def test_connect_kwargs():
     assert "host" not in kwargs and "password" not in kwargs
     kwargs = connect_kwargs({"login_unix_socket": "/run/pg", "login_password": "x", "ca_cert": "/ca"})
     assert kwargs["host"] == "/run/pg" and kwargs["password"] == "x" and kwargs["sslrootcert"] == "/ca"
+
+
+@pytest.mark.parametrize("module, value", [("role", 2147483648), ("role", -2), ("database", 2147483648),
+                                           ("database", -5)])
+def test_conn_limit_range_names_the_parameter(module, value):
+    desired = desired_roles if module == "role" else desired_databases
+    with pytest.raises(ValidationError) as info:
+        desired({"name": "x", "conn_limit": value})
+    assert "conn_limit" in str(info.value) and str(value) in str(info.value)
+    assert desired({"name": "x", "conn_limit": 2147483647})[0]["conn_limit"] == 2147483647
+
+
+def test_malformed_verifier_is_refused_not_sent_as_plaintext():
+    good = scram.scram_verifier("x")
+    salt = good.split("$")[1].split(":")[1]
+    for bad in ["SCRAM-SHA-256$4096:%s$AAAA:AAAA" % salt, "SCRAM-SHA-256$0:%s$%s" % (salt, good.split("$")[2]),
+                "SCRAM-SHA-256$4096:$%s" % good.split("$")[2], "SCRAM-SHA-256$oops"]:
+        with pytest.raises(ValidationError) as info:
+            desired_roles({"name": "app", "password": bad})
+        assert "password" in str(info.value) and bad not in str(info.value)
+    assert desired_roles({"name": "app", "password": good})[0]["password"] == good
+
+
+def test_reserved_role_names_refused_before_any_change():
+    for name in ("pg_x", "public", "none"):
+        with pytest.raises(ValidationError) as info:
+            plan_roles(desired_roles({"roles": [{"name": "ok"}, {"name": name}]}), {}, {}, {}, "postgres")
+        assert "roles[1].name" in str(info.value) and "reserved" in str(info.value)
+
+
+def test_drop_refused_when_objects_sit_in_a_closed_database():
+    deps = {"app": {"databases": [], "here": [], "elsewhere": {"closed_db": 1}, "closed": set(["closed_db"])}}
+    with pytest.raises(ValidationError) as info:
+        plan_roles(desired_roles(_role(state="absent", drop_owned=True)), _current(None), {}, deps, "postgres")
+    assert "closed_db" in str(info.value) and "datallowconn" in str(info.value)
+
+
+def test_drop_of_the_login_role_or_a_system_role_refused():
+    with pytest.raises(ValidationError) as info:
+        plan_roles(desired_roles(_role(state="absent")), _current(None), {}, {"app": None}, "postgres", ["app"])
+    assert "login_user" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        plan_roles(desired_roles(_role(state="absent")), _current(None, oid=10), {}, {"app": None}, "postgres")
+    assert "PostgreSQL itself" in str(info.value)
+
+
+def test_database_checks_before_the_first_change():
+    current = {"template1": TEMPLATE1, "tpl": dict(TEMPLATE1, name="tpl", istemplate=True),
+               "closed": dict(TEMPLATE1, name="closed", istemplate=False, allowconn=False),
+               "busy": dict(TEMPLATE1, name="busy", istemplate=False)}
+    found = _lookups(client_encodings={"SJIS": "SJIS"}, collations={"en_US.utf8": "UTF8"},
+                     sessions={"busy": 1}, tablespaces=set(["fast"]), extensions=set(["citext"]))
+    cases = [
+        ({"name": "b", "encoding": "SJIS"}, "encoding"),
+        ({"name": "b", "encoding": "LATIN1"}, "encoding"),       # template1's en_US.UTF-8 requires UTF8
+        ({"name": "b", "template": "nope"}, "template"),
+        ({"name": "tpl", "state": "absent"}, "name"),
+        ({"name": "busy", "tablespace": "fast"}, "tablespace"),
+        ({"name": "closed", "extensions": ["citext"]}, "extensions"),
+    ]
+    for item, param in cases:
+        with pytest.raises(ValidationError) as info:
+            plan_databases(desired_databases({"databases": [{"name": "a"}, item]}), current, found)
+        assert "databases[1].%s" % param in str(info.value), (item, str(info.value))
+    steps = plan_databases(desired_databases({"name": "b", "encoding": "LATIN1", "lc_collate": "C", "lc_ctype": "C"}),
+                           current, found)
+    assert 'TEMPLATE "template0"' in steps[0].statements[0].sql
