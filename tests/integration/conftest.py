@@ -74,6 +74,15 @@ class Cluster:
         finally:
             conn.close()
 
+    def make_dir(self, name):
+        """An empty directory in the cluster's base that the server may write."""
+        path = os.path.join(self.base, name)
+        os.makedirs(path)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+        return path
+
     def log_text(self):
         with open(self.log, "rb") as handle:
             return handle.read().decode("utf-8", "replace")

@@ -118,6 +118,8 @@ def test_failure_mid_list_reports_done(run_module, cluster, uniq):
     ({"name": "ok_db", "extensions": ["no_such_extension"]}, "extensions[0]"),
     ({"databases": [{"name": "ok_db"}, {"name": "ok_db2", "owner": "ghost"}]}, "databases[1].owner"),
     ({"name": "postgres", "state": "absent"}, "login_db"),
+    ({"name": "ok_db", "conn_limit": 2147483648}, "conn_limit"),
+    ({"name": "ok_db", "conn_limit": -2}, "conn_limit"),
 ])
 def test_errors_name_the_parameter(run_module, cluster, args, param):
     r = run_module("pg_database", expect_fail=True, **args)
@@ -173,3 +175,85 @@ def test_missing_driver_message(cluster, collection_path, tmp_path):
     assert out["failed"]
     assert "python3-psycopg2" in out["msg"] and "ansible_python_interpreter" in out["msg"]
     assert scram.SCRAM_PREFIX  # module_utils importable from the tests too
+
+
+def _tablespace(cluster, name):
+    """A tablespace in a directory of the throwaway cluster."""
+    path = cluster.make_dir("ts_" + name)
+    cluster.query("CREATE TABLESPACE \"%s\" LOCATION '%s'" % (name, path))
+
+
+@pytest.mark.parametrize("case", ["client_encoding", "encoding_locale", "template", "conn_limit", "drop_template",
+                                  "tablespace_busy", "extensions_closed"])
+def test_list_checks_every_item_before_the_first_change(run_module, cluster, uniq, case):
+    """[A, B] with B bad: A is not created, and the message names B's parameter."""
+    a, b = uniq + "first", uniq + "second"
+    setup, cleanup = [], []
+    item, param = {"name": b}, None
+    if case == "client_encoding":
+        item, param = dict(item, encoding="SJIS"), "encoding"
+    elif case == "encoding_locale":
+        item, param = dict(item, encoding="LATIN1"), "encoding"       # the cluster's C.UTF-8 needs UTF8
+    elif case == "template":
+        item, param = dict(item, template=uniq + "no_such_template"), "template"
+    elif case == "conn_limit":
+        item, param = dict(item, conn_limit=2 ** 31), "conn_limit"
+    elif case == "drop_template":
+        setup = ['CREATE DATABASE "%s" IS_TEMPLATE true' % b]
+        cleanup = ['ALTER DATABASE "%s" IS_TEMPLATE false' % b, 'DROP DATABASE "%s"' % b]
+        item, param = dict(item, state="absent"), "name"
+    elif case == "tablespace_busy":
+        _tablespace(cluster, uniq + "ts")
+        setup = ['CREATE DATABASE "%s"' % b]
+        cleanup = ['DROP DATABASE "%s" WITH (FORCE)' % b, 'DROP TABLESPACE "%s"' % (uniq + "ts")]
+        item, param = dict(item, tablespace=uniq + "ts"), "tablespace"
+    elif case == "extensions_closed":
+        setup = ['CREATE DATABASE "%s" ALLOW_CONNECTIONS false' % b]
+        cleanup = ['DROP DATABASE "%s"' % b]
+        item, param = dict(item, extensions=["plpgsql"]), "extensions"
+    for sql in setup:
+        cluster.query(sql)
+    session = cluster.connect(dbname=b) if case == "tablespace_busy" else None
+    try:
+        r = run_module("pg_database", databases=[{"name": a}, item], expect_fail=True)
+        assert "databases[1].%s" % param in r["msg"], r["msg"]
+        assert not r["changed"] and not r.get("done")
+        assert _db(cluster, a) is None
+    finally:
+        if session is not None:
+            session.close()
+        for sql in cleanup:
+            cluster.query(sql)
+
+
+def test_check_mode_failure_reports_nothing_done(run_module, cluster, uniq):
+    a, closed = uniq + "cm_new", uniq + "cm_closed"
+    cluster.query('CREATE DATABASE "%s" ALLOW_CONNECTIONS false' % closed)
+    try:
+        r = run_module("pg_database", check=True, expect_fail=True,
+                       databases=[{"name": a}, {"name": closed, "extensions": ["plpgsql"]}])
+        assert not r["changed"] and not r.get("done")
+        assert _db(cluster, a) is None
+    finally:
+        cluster.query('DROP DATABASE "%s"' % closed)
+
+
+def test_failed_extension_after_create_reports_the_database(run_module, cluster, uniq):
+    """CREATE DATABASE succeeded, CREATE EXTENSION failed (the template holds a
+    table named like the extension's type): the result must say the database
+    was created."""
+    if not _have_extension(cluster, "citext"):
+        pytest.skip("citext not available")
+    template, db = uniq + "tpl", uniq + "ext_fails"
+    cluster.query('CREATE DATABASE "%s"' % template)
+    cluster.query("CREATE TABLE citext (id int)", dbname=template)
+    try:
+        r = run_module("pg_database", name=db, template=template, extensions=["citext"], expect_fail=True)
+        assert r["changed"] is True and r["failed_database"] == db
+        assert "CREATE DATABASE" in r["msg"] and "already done for it: none" not in r["msg"].lower()
+        assert [d.get("created") for d in r["databases"]] == [True]
+        assert r["queries"][0].startswith('CREATE DATABASE "%s"' % db)
+        assert _db(cluster, db) is not None
+    finally:
+        cluster.query('DROP DATABASE IF EXISTS "%s"' % db)
+        cluster.query('DROP DATABASE "%s"' % template)

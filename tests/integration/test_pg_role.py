@@ -227,6 +227,7 @@ def test_weird_identifiers(run_module, cluster, uniq):
     ({"roles": [{"name": "ok"}, {"name": "y" * 64}]}, "roles[1].name"),
     ({"name": "ok", "member_of": ["z" * 64]}, "member_of[0]"),
     ({"name": "ok", "conn_limit": -5}, "conn_limit"),
+    ({"name": "ok", "conn_limit": 2147483648}, "conn_limit"),
     ({"name": "ok", "valid_until": "not a date"}, "valid_until"),
     ({"name": "ok", "password": "SCRAM-SHA-256$garbage"}, "password"),
     ({"name": "ok", "state": "absent", "reassign_owned_to": "nobody_here"}, "reassign_owned_to"),
@@ -264,3 +265,94 @@ def test_bad_login_is_a_clear_error(run_module, cluster):
     r = run_module("pg_role", name="whatever", login_password="wrong", expect_fail=True)
     assert "unable to connect" in r["msg"]
     assert "wrong" not in r["msg"]
+
+
+def _rows(cluster, db, table):
+    return cluster.query('SELECT count(*) FROM "%s"' % table, dbname=db)[0][0]
+
+
+def _database_with_rows(cluster, db, owner, table="kept", allow_connections=True):
+    cluster.query('CREATE DATABASE "%s"' % db)
+    cluster.query('CREATE TABLE "%s" AS SELECT generate_series(1, 3) AS id; ALTER TABLE "%s" OWNER TO "%s"'
+                  % (table, table, owner), dbname=db)
+    if not allow_connections:
+        cluster.query('ALTER DATABASE "%s" ALLOW_CONNECTIONS false' % db)
+
+
+def _drop_databases(cluster, *names):
+    for db in names:
+        cluster.query('ALTER DATABASE "%s" ALLOW_CONNECTIONS true' % db)
+        cluster.query('DROP DATABASE "%s" WITH (FORCE)' % db)
+
+
+def test_drop_owned_elsewhere_is_not_committed_when_a_later_item_fails(run_module, cluster, uniq):
+    """The data-loss bug: DROP OWNED in another database was committed, then the
+    role transaction failed (a reserved name), and the result said changed: false."""
+    owner, db = uniq + "rowner", uniq + "rows_db"
+    run_module("pg_role", name=owner)
+    _database_with_rows(cluster, db, owner)
+    try:
+        r = run_module("pg_role", roles=[{"name": owner, "state": "absent", "drop_owned": True},
+                                         {"name": "pg_" + uniq}], expect_fail=True)
+        assert "roles[1].name" in r["msg"] and "reserved" in r["msg"]
+        assert r["changed"] is False
+        assert _rows(cluster, db, "kept") == 3
+        assert _role(cluster, owner) is not None
+    finally:
+        _drop_databases(cluster, db)
+
+
+def test_drop_owned_with_a_database_that_refuses_connections(run_module, cluster, uniq):
+    owner, open_db, closed_db = uniq + "cowner", uniq + "a_open", uniq + "b_closed"
+    run_module("pg_role", name=owner)
+    _database_with_rows(cluster, open_db, owner)
+    _database_with_rows(cluster, closed_db, owner, allow_connections=False)
+    try:
+        r = run_module("pg_role", name=owner, state="absent", drop_owned=True, expect_fail=True)
+        assert closed_db in r["msg"] and "datallowconn" in r["msg"]
+        assert not r["changed"]
+        assert _rows(cluster, open_db, "kept") == 3
+        assert _role(cluster, owner) is not None
+    finally:
+        _drop_databases(cluster, open_db, closed_db)
+
+
+def test_failure_after_a_commit_is_reported_as_a_change(run_module, cluster, uniq):
+    """If something still fails after another database was committed (here an
+    event trigger that lets the rehearsal through and refuses the real DROP
+    OWNED), the result says what was committed, with changed: true."""
+    owner, first, second = uniq + "powner", uniq + "a_first", uniq + "b_second"
+    run_module("pg_role", name=owner)
+    _database_with_rows(cluster, first, owner)
+    _database_with_rows(cluster, second, owner)
+    cluster.query("""
+        CREATE SEQUENCE calls;
+        CREATE FUNCTION refuse_second() RETURNS event_trigger LANGUAGE plpgsql AS $$
+        BEGIN IF nextval('calls') > 1 THEN RAISE EXCEPTION 'refused by the test'; END IF; END $$;
+        CREATE EVENT TRIGGER refuse_second ON ddl_command_start WHEN TAG IN ('DROP OWNED')
+            EXECUTE FUNCTION refuse_second();
+    """, dbname=second)
+    try:
+        r = run_module("pg_role", name=owner, state="absent", drop_owned=True, expect_fail=True)
+        assert r["changed"] is True
+        assert "refused by the test" in r["msg"] and "no role was changed" in r["msg"]
+        assert r["queries"] == ['/* in database %s */ DROP OWNED BY "%s"' % (first, owner)]
+        assert "in database %s" % first in r["msg"]
+        assert cluster.query("SELECT 1 FROM pg_tables WHERE tablename = 'kept'", dbname=first) == []
+        assert _rows(cluster, second, "kept") == 3
+        assert _role(cluster, owner) is not None
+    finally:
+        _drop_databases(cluster, first, second)
+
+
+def test_malformed_verifier_is_refused(run_module, cluster, uniq):
+    """Short keys once passed as a verifier; the server then stored the string
+    as a plaintext password (and logged it)."""
+    name = uniq + "badver"
+    salt = scram.scram_verifier("x").split("$")[1].split(":")[1]
+    bad = "SCRAM-SHA-256$4096:%s$AAAA:AAAA" % salt
+    r = run_module("pg_role", name=name, password=bad, login=True, expect_fail=True)
+    assert "password" in r["msg"] and "32-byte" in r["msg"]
+    assert bad not in r["_stdout"]
+    assert _role(cluster, name) is None
+    assert bad not in cluster.log_text()
