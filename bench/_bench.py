@@ -13,6 +13,13 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The throwaway PostgreSQL cluster is the integration tests' own (tests/pg_cluster.py):
+# one helper, so the benchmarks measure against the server the tests trust.
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
+
+PgCluster = pg_cluster.Cluster
+PG_BIN = pg_cluster.PG_BIN
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 PYTHON = os.path.join(VENV_BIN, "python")
 RESULTS = os.path.join(REPO, "bench", "results")

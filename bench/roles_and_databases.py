@@ -33,10 +33,8 @@ import io
 import json
 import os
 import pstats
-import pwd
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,88 +44,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _bench  # noqa: E402  pylint: disable=wrong-import-position
 
-PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
+PG_BIN = _bench.PG_BIN
 SUPERUSER_PASSWORD = "bench-super-secret"
 PREFIX = "bench_app_"
 
 
 # ---------------------------------------------------------------- the cluster
 
-def _free_port():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
-def _as_postgres(cmd):
-    if os.geteuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-class Cluster:
-    """initdb once, keep a pristine copy of the data directory, and reset to
-    it (stop, copy, start: about a second) before each measured run."""
+class Cluster(_bench.PgCluster):
+    """The shared throwaway cluster (tests/pg_cluster.py), reset to its
+    first state (stop, copy, start: about a second) before each measured run."""
 
     def __init__(self):
-        self.base = tempfile.mkdtemp(prefix="djangodeploy-bench-pg-")
-        os.chmod(self.base, 0o755)
-        self.data = os.path.join(self.base, "data")
-        self.pristine = os.path.join(self.base, "pristine")
-        self.sock = os.path.join(self.base, "sock")
-        self.log = os.path.join(self.base, "server.log")
-        self.port = _free_port()
-        self.running = False
-        os.makedirs(self.sock)
-        pwfile = os.path.join(self.base, "pwfile")
-        with open(pwfile, "w") as handle:
-            handle.write(SUPERUSER_PASSWORD + "\n")
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            for path in (self.base, self.sock, pwfile):
-                os.chown(path, pw.pw_uid, pw.pw_gid)
-        _as_postgres([os.path.join(PG_BIN, "initdb"), "-D", self.pristine, "-U", "postgres",
-                      "--auth-host=scram-sha-256", "--auth-local=trust", "--pwfile", pwfile,
-                      "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
-
-    def start(self):
-        if os.path.exists(self.data):
-            _as_postgres(["rm", "-rf", self.data])
-        _as_postgres(["cp", "-a", self.pristine, self.data])
-        options = " ".join([
-            "-c port=%d" % self.port,
-            "-c listen_addresses=127.0.0.1",
-            "-c unix_socket_directories=%s" % self.sock,
-            "-c password_encryption=scram-sha-256",
-            "-c fsync=off",            # a throwaway cluster; the same for (a), (b) and (c)
-            "-c max_connections=50",
-        ])
-        _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-l", self.log,
-                      "-o", options, "-w", "-t", "60", "start"])
-        self.running = True
-
-    def stop(self):
-        if self.running:
-            try:
-                _as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "stop"])
-            except subprocess.CalledProcessError:
-                pass
-            self.running = False
-
-    def reset(self):
-        self.stop()
-        self.start()
-
-    def psql_cmd(self, *args):
-        return [os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
-                "-p", str(self.port), "-U", "postgres", "-d", "postgres"] + list(args)
-
-    def psql_env(self):
-        env = dict(os.environ)
-        env["PGPASSWORD"] = SUPERUSER_PASSWORD
-        return env
+        _bench.PgCluster.__init__(self, SUPERUSER_PASSWORD, prefix="djangodeploy-bench-pg-",
+                                  options=["-c max_connections=50"])
+        self.save_pristine()
 
     def scalar(self, sql):
         out = subprocess.run(self.psql_cmd("-A", "-t", "-c", sql), env=self.psql_env(), check=True,
@@ -140,10 +71,6 @@ class Cluster:
         dbs = int(self.scalar("SELECT count(*) FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
                               "WHERE d.datname LIKE '%s%%' AND r.rolname = d.datname" % PREFIX))
         return roles, dbs
-
-    def destroy(self):
-        self.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- the playbooks

@@ -9,10 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import (
-    DatabaseError,
-    ValidationError,
-)
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import DatabaseError, ValidationError
 
 MASK = "********"
 

@@ -21,10 +21,7 @@ import os
 import sys
 from contextlib import contextmanager
 
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import (
-    DatabaseError,
-    DriverMissing,
-)
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import DatabaseError, DriverMissing
 
 DRIVER_ENV = "DJANGODEPLOY_PG_DRIVER"
 

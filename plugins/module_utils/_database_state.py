@@ -14,27 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._common import (
-    Statement,
-    check_conn_limit,
-    collect_items,
-    diff_entry,
-)
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import (
-    DatabaseError,
-    PartialFailure,
-    ValidationError,
-)
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._identifiers import (
-    quote_ident,
-    quote_literal,
-    validate_identifier,
-)
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._locale import (
-    locale_codeset,
-    normalise_locale,
-    same_locale,
-)
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._common import Statement, check_conn_limit, collect_items, diff_entry
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import DatabaseError, PartialFailure, ValidationError
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._identifiers import quote_ident, quote_literal, validate_identifier
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._locale import locale_codeset, normalise_locale, same_locale
 
 DATABASE_DEFAULTS = {
     "state": "present",

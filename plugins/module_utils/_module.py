@@ -8,16 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._connection import (
-    Connection,
-    connection_argument_spec,
-)
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import (
-    DatabaseError,
-    DriverMissing,
-    PartialFailure,
-    ValidationError,
-)
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._connection import Connection, connection_argument_spec
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import DatabaseError, DriverMissing, PartialFailure, ValidationError
 
 
 def module_kwargs(item_spec, list_key):

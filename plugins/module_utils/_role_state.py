@@ -20,16 +20,8 @@ from ansible_collections.djangodeploy.postgresql.plugins.module_utils._common im
     diff_entry,
     rehearse,
 )
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import (
-    DatabaseError,
-    PartialFailure,
-    ValidationError,
-)
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._identifiers import (
-    quote_ident,
-    quote_literal,
-    validate_identifier,
-)
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import DatabaseError, PartialFailure, ValidationError
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._identifiers import quote_ident, quote_literal, validate_identifier
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils import _scram
 
 # The role attributes that are a keyword or its NO form: (option, pg_authid

@@ -1,11 +1,6 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) djangodeploy maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: pg_database
@@ -14,114 +9,75 @@ version_added: 0.1.0
 description:
   - Creates, alters or drops one database (O(name)) or many (O(databases)) over a single connection,
     reading the catalog once for all of them.
-  - Everything that can be checked (names, owners, tablespaces, encodings, locales of existing databases,
-    available extensions, open sessions before a drop) is checked before the first change.
+  - Everything that can be checked is checked for every item before the first change: names, owners,
+    tablespaces, templates, O(conn_limit) ranges, available extensions; that the encoding is one a server can
+    use (not a client-only one such as C(SJIS)) and fits the locale (with a locale other than C(C)/C(POSIX) the
+    encoding must be the locale's codeset, as PostgreSQL requires); the encoding and locales of existing
+    databases; open sessions before a drop or a tablespace move; template databases that cannot be dropped;
+    extensions wanted in a database that refuses connections.
   - C(CREATE DATABASE) and C(DROP DATABASE) cannot run in a transaction, so each database is changed by
     its own statements. If one still fails, the task fails and its result lists the databases that were
-    done (RV(done)) and the one that failed (RV(failed_database)); later ones are not attempted.
+    done (RV(done)) and the one that failed (RV(failed_database)), and its message says what was already done
+    for the failed one (for example its C(CREATE DATABASE) when an extension failed); later ones are not attempted.
+  - In check mode a failure (for example a database that cannot be connected to) reports nothing done.
 author:
   - djangodeploy maintainers (@djangodeploy)
 extends_documentation_fragment:
   - djangodeploy.postgresql.connection
-attributes: {}
 options:
-  name:
+  name: &name
     description:
       - Name of the database. At most 63 bytes in UTF-8 (the name is always quoted).
       - Exactly one of O(name) and O(databases) is required.
     type: str
     aliases: [database]
-  databases:
-    description:
-      - A list of databases converged in one connection.
-      - Each item takes the same keys as the single form. Keys given at the top level of the task act as
-        defaults for every item.
-    type: list
-    elements: dict
-    suboptions:
-      name:
-        description: Name of the database.
-        type: str
-        aliases: [database]
-      state:
-        description: See O(state).
-        type: str
-        choices: [present, absent]
-      owner:
-        description: See O(owner).
-        type: str
-      encoding:
-        description: See O(encoding).
-        type: str
-      lc_collate:
-        description: See O(lc_collate).
-        type: str
-      lc_ctype:
-        description: See O(lc_ctype).
-        type: str
-      template:
-        description: See O(template).
-        type: str
-      conn_limit:
-        description: See O(conn_limit).
-        type: int
-      tablespace:
-        description: See O(tablespace).
-        type: str
-      force:
-        description: See O(force).
-        type: bool
-      extensions:
-        description: See O(extensions).
-        type: list
-        elements: str
-  state:
+  state: &state
     description:
       - V(present) creates the database or alters its owner, connection limit and tablespace;
         V(absent) drops it. Default V(present).
     type: str
     choices: [present, absent]
-  owner:
+  owner: &owner
     description:
       - Owner of the database; an existing database whose owner differs is altered (C(ALTER DATABASE .. OWNER TO)).
       - The role must exist. Left out, a new database is owned by O(login_user) and an existing one keeps its owner.
     type: str
-  encoding:
+  encoding: &encoding
     description:
       - Encoding of the database. Default V(UTF8). Any spelling PostgreSQL accepts (V(utf8), V(UTF-8)).
       - An existing database with another encoding is an error; PostgreSQL cannot convert it.
     type: str
-  lc_collate:
+  lc_collate: &lc_collate
     description:
       - Collation order (C(LC_COLLATE)) of a new database; left out, the template's.
       - Compared normalised, as glibc does (V(en_US.UTF-8) is V(en_US.utf8)). An existing database with
         another collation is an error.
     type: str
-  lc_ctype:
+  lc_ctype: &lc_ctype
     description:
       - Character classification (C(LC_CTYPE)) of a new database; left out, the template's. Compared like O(lc_collate).
     type: str
-  template:
+  template: &template
     description:
       - Template of a new database. Left out, V(template1), or V(template0) when the encoding or a locale
         differs from V(template1)'s (PostgreSQL allows that only from V(template0)).
     type: str
-  conn_limit:
+  conn_limit: &conn_limit
     description:
-      - Connection limit; V(-1) means no limit. Not managed when left out.
+      - Connection limit; V(-1) means no limit, at most V(2147483647). Not managed when left out.
     type: int
-  tablespace:
+  tablespace: &tablespace
     description:
       - Default tablespace of the database; an existing database is moved (C(ALTER DATABASE .. SET TABLESPACE),
         which needs it to have no other sessions). Not managed when left out.
     type: str
-  force:
+  force: &force
     description:
       - With O(state=absent), terminate the sessions connected to the database and drop it
         (C(DROP DATABASE .. WITH (FORCE)), PostgreSQL 13 and later). Without it, a database with sessions
         is an error. Default V(false).
     type: bool
-  extensions:
+  extensions: &extensions
     description:
       - Extensions that must exist in the database (C(CREATE EXTENSION IF NOT EXISTS .. CASCADE), run
         over a second connection to that database). Reported as a change only when one is created.
@@ -129,6 +85,16 @@ options:
       - Each must be available on the server (its package installed on the database host).
     type: list
     elements: str
+  databases:
+    description:
+      - A list of databases converged in one connection.
+      - Each item takes the same keys as the single form. Keys given at the top level of the task act as
+        defaults for every item.
+    type: list
+    elements: dict
+    suboptions: {name: *name, state: *state, owner: *owner, encoding: *encoding, lc_collate: *lc_collate,
+                 lc_ctype: *lc_ctype, template: *template, conn_limit: *conn_limit, tablespace: *tablespace,
+                 force: *force, extensions: *extensions}
 notes:
   - Check mode is supported and changes nothing; it reports what would change and the statements
     that would run (for an existing database the module connects to it to see which extensions are missing).
@@ -160,10 +126,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed:
-  description: Whether anything was (or, in check mode, would be) changed.
-  returned: always
-  type: bool
+diff:
+  description: In diff mode, one before/after entry per changed database plus its SQL (C(prepared)).
+  returned: diff mode
+  type: list
+  elements: dict
 queries:
   description:
     - The statements executed (in check mode, that would be executed), in order. Statements run in the
@@ -206,27 +173,15 @@ failed_database:
   description: Name of the database whose statement failed.
   returned: failure after the first change was attempted
   type: str
-diff:
-  description: In diff mode, one before/after entry per changed database plus its SQL (C(prepared)).
-  returned: diff mode
-  type: list
-  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._module import (
-    module_kwargs,
-    run_module,
-)
-from ansible_collections.djangodeploy.postgresql.plugins.module_utils._database_state import (
-    database_item_spec,
-    run,
-)
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils import _module, _database_state
 
 
 def main():
-    run_module(AnsibleModule(**module_kwargs(database_item_spec(), "databases")), run)
+    _module.run_module(AnsibleModule(**_module.module_kwargs(_database_state.database_item_spec(), "databases")), _database_state.run)
 
 
 if __name__ == "__main__":
