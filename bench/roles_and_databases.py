@@ -85,8 +85,7 @@ def write_workdir(work, cluster, n):
     os.makedirs(wd, exist_ok=True)
     with open(os.path.join(wd, "hosts.ini"), "w") as handle:
         handle.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % _bench.PYTHON)
-    login = {"login_host": "127.0.0.1", "login_port": cluster.port, "login_user": "postgres",
-             "login_password": SUPERUSER_PASSWORD}
+    login = cluster.login()
     bench_vars = {
         "bench_login": login,
         "bench_apps": apps(n),
@@ -264,8 +263,7 @@ def profile_modules(cluster, n, work):
     on an empty cluster, then with nothing to do.  Returns Markdown text."""
     cluster.reset()
     coll = os.path.join(_bench.REPO, ".cache", "collections")
-    login = {"login_host": "127.0.0.1", "login_port": cluster.port, "login_user": "postgres",
-             "login_password": SUPERUSER_PASSWORD}
+    login = cluster.login()
     jobs = [
         ("pg_role", dict(login, roles=[{"name": a["name"], "password": a["password"], "login": True} for a in apps(n)])),
         ("pg_database", dict(login, databases=[{"name": a["name"], "owner": a["name"]} for a in apps(n)])),
