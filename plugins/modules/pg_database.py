@@ -9,12 +9,12 @@ version_added: 0.1.0
 description:
   - Creates, alters or drops one database (O(name)) or many (O(databases)) over a single connection,
     reading the catalog once for all of them.
-  - Everything that can be checked is checked for every item before the first change: names, owners,
+  - Everything that can be checked is checked for every item before the first change (names, owners,
     tablespaces, templates, O(conn_limit) ranges, available extensions; that the encoding is one a server can
     use (not a client-only one such as C(SJIS)) and fits the locale (with a locale other than C(C)/C(POSIX) the
     encoding must be the locale's codeset, as PostgreSQL requires); the encoding and locales of existing
     databases; open sessions before a drop or a tablespace move; template databases that cannot be dropped;
-    extensions wanted in a database that refuses connections.
+    extensions wanted in a database that refuses connections).
   - C(CREATE DATABASE) and C(DROP DATABASE) cannot run in a transaction, so each database is changed by
     its own statements. If one still fails, the task fails and its result lists the databases that were
     done (RV(done)) and the one that failed (RV(failed_database)), and its message says what was already done

@@ -13,9 +13,9 @@ description:
     C(pg_*), C(public) and C(none), roles that must exist, the connected role and PostgreSQL's own roles
     not being dropped, objects to reassign or drop sitting in databases that refuse connections).
   - All role changes run in one transaction in O(login_db); if any statement fails nothing is changed.
-  - The one exception is O(reassign_owned_to) or O(drop_owned) for a role with objects in B(other) databases:
+  - The one exception is O(reassign_owned_to) or O(drop_owned) for a role with objects in B(other) databases;
     C(REASSIGN OWNED) and C(DROP OWNED) work only in the database they run in, and the role can only be dropped
-    once their work is committed there, so each such database gets its own transaction, committed before the
+    once their work is committed there; so each such database gets its own transaction, committed before the
     role transaction. To keep that from leaving data changed when something else fails, the module first
     connects to every database and rehearses all statements in each (runs them and rolls them back); only then
     does it commit. If a statement still fails after a commit (the catalog changed in between), the task fails
@@ -46,7 +46,7 @@ options:
     description:
       - The role's password. Hashed on the managed host; only the verifier is sent.
       - A precomputed verifier (a string starting with C(SCRAM-SHA-256$), or an md5 hash C(md5) plus 32 hex digits)
-        is stored as it is and compared as a string. A SCRAM verifier must be complete, as PostgreSQL stores it:
+        is stored as it is and compared as a string. A SCRAM verifier must be complete, as PostgreSQL stores it,
         C(SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>) with iterations above 0, a non-empty base64
         salt and both keys 32 bytes in base64. Anything else that starts with C(SCRAM-SHA-256$) is refused
         (the server would store it as a plaintext password).
