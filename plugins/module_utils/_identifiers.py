@@ -25,8 +25,6 @@ def validate_identifier(value, param):
     """
     if value is None:
         raise ValidationError("%s is required" % param)
-    if not isinstance(value, str):
-        raise ValidationError("%s must be a string, got %r" % (param, value))
     if value == "":
         raise ValidationError("%s must not be empty" % param)
     if "\x00" in value:

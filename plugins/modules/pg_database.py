@@ -20,10 +20,10 @@ description:
     done (RV(done)) and the one that failed (RV(failed_database)), and its message says what was already done
     for the failed one (for example its C(CREATE DATABASE) when an extension failed); later ones are not attempted.
   - In check mode a failure (for example a database that cannot be connected to) reports nothing done.
-author:
-  - djangodeploy maintainers (@djangodeploy)
 extends_documentation_fragment:
   - djangodeploy.postgresql.connection
+author:
+  - djangodeploy maintainers (@djangodeploy)
 options:
   name: &name
     description:
@@ -154,16 +154,19 @@ databases:
     changed:
       description: Whether this database changed.
       type: bool
-    created:
-      description: Present and true when the database was created.
-      type: bool
-    dropped:
-      description: Present and true when the database was dropped.
-      type: bool
     extensions_created:
       description: Extensions created in it.
+      returned: when one was created
       type: list
       elements: str
+    created:
+      description: True when the database was created.
+      returned: when it was created
+      type: bool
+    dropped:
+      description: True when the database was dropped.
+      returned: when it was dropped
+      type: bool
 done:
   description: Names of the databases that were changed completely (on failure, the ones done before it).
   returned: always

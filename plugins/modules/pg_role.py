@@ -81,22 +81,34 @@ options:
       - PBKDF2 iteration count for new SCRAM verifiers. Default V(4096), PostgreSQL's default.
     type: int
   superuser: &superuser
-    description: C(SUPERUSER) or C(NOSUPERUSER). Not managed when left out.
+    description:
+      - C(SUPERUSER) or C(NOSUPERUSER). Not managed when left out.
+      - A superuser bypasses every permission check and can read every table and run any program as the
+        server's OS user; an application's role should not be one.
     type: bool
   createdb: &createdb
     description: C(CREATEDB) or C(NOCREATEDB). Not managed when left out.
     type: bool
   createrole: &createrole
-    description: C(CREATEROLE) or C(NOCREATEROLE). Not managed when left out.
+    description:
+      - C(CREATEROLE) or C(NOCREATEROLE), the right to create, alter and drop other roles. Not managed when left out.
     type: bool
   inherit: &inherit
-    description: C(INHERIT) or C(NOINHERIT). Not managed when left out.
+    description:
+      - C(INHERIT) or C(NOINHERIT). Not managed when left out.
+      - A C(NOINHERIT) role uses the privileges of the roles it is a member of only after C(SET ROLE).
     type: bool
   login: &login
-    description: C(LOGIN) or C(NOLOGIN). Not managed when left out (a new role gets C(NOLOGIN)).
+    description:
+      - C(LOGIN) or C(NOLOGIN). Not managed when left out.
+      - A new role gets C(NOLOGIN), PostgreSQL's default.
+      - The role Django connects as needs V(true).
     type: bool
   replication: &replication
-    description: C(REPLICATION) or C(NOREPLICATION). Not managed when left out.
+    description:
+      - Streaming standbys and C(pg_basebackup) connect as a role with C(REPLICATION) and C(LOGIN)
+        (and a C(replication) line in C(pg_hba.conf)).
+      - C(REPLICATION) or C(NOREPLICATION). Not managed when left out.
     type: bool
   bypassrls: &bypassrls
     description: C(BYPASSRLS) or C(NOBYPASSRLS). Not managed when left out.
