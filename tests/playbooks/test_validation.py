@@ -38,8 +38,11 @@ def test_socket_without_password_passes(run_local):
     ({"postgresql_locale": "en_US.ISO-8859-1"}, "postgresql_locale"),
     ({"ansible_distribution_release": "buster"}, "postgresql_version"),
     ({"django_psycopg2_source": "conda"}, "django_psycopg2_source"),
+    ({"postgresql_backup_keep": 0}, "postgresql_backup_keep"),
+    ({"postgresql_backup_on_calendar": "every full moon"}, "postgresql_backup_on_calendar"),
 ], ids=["no-project", "no-password-over-tcp", "unknown-engine", "project-not-a-package",
-        "locale-not-utf8", "unknown-release", "unknown-psycopg2-source"])
+        "locale-not-utf8", "unknown-release", "unknown-psycopg2-source", "backup-keeps-nothing",
+        "backup-calendar-not-systemds"])
 def test_bad_input_stops_with_the_variable_named(run_local, bad, named):
     given = {k: v for k, v in dict(GOOD, **bad).items() if v is not None}
     result = run_local(VALIDATE, given, ONE_HOST)
@@ -47,6 +50,11 @@ def test_bad_input_stops_with_the_variable_named(run_local, bad, named):
     failure = result.stdout[result.stdout.find("fatal:"):]
     assert named in failure, result.stdout
     assert "Traceback" not in result.stdout
+
+
+def test_backup_inputs_are_not_checked_when_backups_are_off(run_local):
+    result = run_local(VALIDATE, dict(GOOD, postgresql_backup_enabled=False, postgresql_backup_keep=0), ONE_HOST)
+    assert result.returncode == 0, result.stdout
 
 
 def test_bad_input_on_one_host_stops_every_host(run_local):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: a bookworm container converged by playbooks/site.yml (the default Molecule
-# scenario, left running), then Django asked, as its own user, what it is connected to.
+# `make demo`: a bookworm container converged by playbooks/site.yml over SSH (the default
+# Molecule scenario, left running), then Django asked, as its own user, what it is connected to.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -24,10 +24,13 @@ print("user", user, "| database", database, "| via", address or "Unix socket")
 docker exec "$container" runuser -u "$project" -- env \
     PYTHONPATH="/etc/opt/$project:/opt/$project" DJANGO_SETTINGS_MODULE=settings \
     "/opt/$project/venv/bin/python" "/opt/$project/manage.py" showmigrations places
+# tests/testbed/demo_hints.sh runs each command below exactly as printed ("  label: command"),
+# in a shell without the venv on PATH.
 cat <<HINT
 
-Look around:   docker exec -it $container bash
-               docker exec $container cat /etc/opt/$project/settings.py
-Converge again (changed=0):  .venv/bin/molecule converge -s default
-Remove it:     make demo-destroy
+Next, in this folder:
+  look around:     docker exec -it $container bash
+  its settings:    docker exec $container cat /etc/opt/$project/settings.py
+  converge again:  make demo-converge
+  remove it:       make demo-destroy
 HINT

@@ -102,5 +102,7 @@ ensure_wheelhouses() {
 ensure_venv
 ensure_collection_path
 ensure_docker
+# The default scenario reaches its container over SSH with a key it generates.
+command -v ssh-keygen >/dev/null || apt_install openssh-client
 for suite in "${suites[@]}"; do ensure_image "$suite"; done
 ensure_wheelhouses "${suites[@]}"

@@ -17,7 +17,7 @@ DIR = "/var/backups/postgresql"
 UNIT = "postgresql-backup.service"
 BACKUP = TOP / "playbooks" / "backup.yml"
 RESTORE = TOP / "playbooks" / "restore.yml"
-CONVERGE = TOP / "molecule" / "backup" / "converge.yml"
+SITE = TOP / "playbooks" / "site.yml"
 
 # Everything a restore must bring back, as one line per table: count and md5 of the rows
 # in id order (text with quotes, tabs, newlines and non-ASCII; timestamps; points as EWKT),
@@ -168,7 +168,7 @@ def test_a_single_database_dump_restores_alone(host, project, playbook, original
 
 
 def test_check_mode_on_the_converged_host_changes_nothing(playbook):
-    rc, output, recap = playbook(CONVERGE, "--check")
+    rc, output, recap = playbook(SITE, "--check")
     assert rc == 0, output
     assert recap and {counts["changed"] for counts in recap.values()} == {0}, output
 
