@@ -110,10 +110,12 @@ def connect(app, project, database):
                    project, project, project, code)
 
 
-def probed_run(run_site, inventory, app, project, log, *args):
-    """A site run that logs, before every task and handler, whether project can connect."""
-    command = "docker exec %s runuser -u %s -- env PYTHONPATH=/etc/opt/%s:/opt/%s python3 -c %s" % (
-        app.backend.host, project, project, project, shlex.quote(
+def probed_run(run_site, inventory, db, app, project, log, *args):
+    """A site run that, before every task and handler, reloads PostgreSQL (what a run stopped
+    there leaves is what the next reload applies) and logs whether project can connect."""
+    command = ("docker exec %s pg_ctlcluster 15 main reload && sleep 0.2 && "
+               "docker exec %s runuser -u %s -- env PYTHONPATH=/etc/opt/%s:/opt/%s python3 -c %s") % (
+        db.backend.host, app.backend.host, project, project, project, shlex.quote(
             "import settings, psycopg2; d = settings.DATABASES['default']; "
             "psycopg2.connect(dbname=d['NAME'], user=d['USER'], password=d['PASSWORD'], host=d['HOST'], "
             "port=d['PORT'], **d['OPTIONS']).close()"))
@@ -221,10 +223,10 @@ def test_upgrade_from_the_old_shared_block_locks_nobody_out(hosts, inventories, 
     assert LEGACY_BEGIN in db.file(HBA).content_string and "project shop" not in db.file(HBA).content_string
     assert_works(app, "shop")
     # blog's run must leave shop's old block alone: it is not blog's.
-    probed_run(run_site, inventories["blog"], app, "shop", tmp_path / "blog-run.log")
+    probed_run(run_site, inventories["blog"], db, app, "shop", tmp_path / "blog-run.log")
     assert LEGACY_BEGIN in db.file(HBA).content_string
     # shop's run moves shop to its own block, checked before every task and handler.
-    probed_run(run_site, inventories["shop"], app, "shop", tmp_path / "shop-run.log")
+    probed_run(run_site, inventories["shop"], db, app, "shop", tmp_path / "shop-run.log")
     assert LEGACY_BEGIN not in db.file(HBA).content_string
     assert blocks(db)["project shop"] == shop_line
     assert sorted(db.file(WISHES).listdir()) == ["blog.json", "shop.json"]
