@@ -167,6 +167,17 @@ def test_a_projects_role_cannot_reach_the_other_projects_database(hosts):
         assert "no pg_hba.conf entry" in knock.stderr, knock.stderr
 
 
+def test_a_projects_role_cannot_connect_to_the_other_database_even_on_the_db_host(hosts, shop_password):
+    # Debian's own pg_hba.conf lets every role in over localhost: the database's CONNECT privilege
+    # is what keeps shop out of blog's database there.
+    db = hosts["db"]
+    ok = db.run("PGPASSWORD=%s psql -XAt -h localhost -U shop -d shop -c 'SELECT 1'", shop_password)
+    assert ok.rc == 0, ok.stderr
+    knock = db.run("PGPASSWORD=%s psql -XAt -h localhost -U shop -d blog -c 'SELECT 1'", shop_password)
+    assert knock.rc != 0
+    assert "permission denied for database" in knock.stderr, knock.stderr
+
+
 def test_a_conflicting_setting_stops_with_both_projects_named(hosts, inventories, run_site):
     db = hosts["db"]
     wish = db.file(WISHES + "/blog.json").content_string
