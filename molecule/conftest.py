@@ -71,10 +71,11 @@ def db_host(inventory, inventory_file):
     return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, inventory_file))
 
 
-def run_playbook(playbook, inventory_path, *args):
-    """Run a playbook; return (exit code, output, recap {host: {ok: n, changed: n, ...}})."""
+def run_playbook(playbook, inventory_path, *args, env=None):
+    """Run a playbook (env: variables added to its environment); return (exit code, output,
+    recap {host: {ok: n, changed: n, ...}})."""
     result = subprocess.run(["ansible-playbook", "-i", str(inventory_path), str(playbook), *args],
-                            env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(ansible_env(), **(env or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             timeout=1800, check=False)
     recap = {}
     for line in result.stdout.splitlines():
@@ -87,7 +88,8 @@ def run_playbook(playbook, inventory_path, *args):
 @pytest.fixture(scope="session")
 def run_site():
     """playbooks/site.yml against an inventory (the scenario's, or a modified copy)."""
-    return lambda inventory_path, *args: run_playbook(TOP / "playbooks" / "site.yml", inventory_path, *args)
+    return lambda inventory_path, *args, **kwargs: run_playbook(TOP / "playbooks" / "site.yml", inventory_path,
+                                                                *args, **kwargs)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 import testinfra
 import yaml
 
-BLOCK_BEGIN = "# BEGIN djangodeploy.postgresql: application servers"
+BLOCK_BEGIN = "# BEGIN djangodeploy.postgresql: project geodemo"
 
 
 @pytest.fixture(scope="module")
