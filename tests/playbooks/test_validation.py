@@ -40,9 +40,10 @@ def test_socket_without_password_passes(run_local):
     ({"django_psycopg2_source": "conda"}, "django_psycopg2_source"),
     ({"postgresql_listen_addresses": ["localhost", "10.0.0.300"]}, "postgresql_listen_addresses has 10.0.0.300"),
     ({"postgresql_listen_addresses": ["db1.example.com", "192.0.2.0/24"]}, "postgresql_listen_addresses has 192.0.2.0/24"),
+    ({"postgresql_ssl_days": 0}, "postgresql_ssl_days (0) must be at least 1"),
 ], ids=["no-project", "no-password-over-tcp", "unknown-engine", "project-not-a-package",
         "locale-not-utf8", "unknown-release", "unknown-psycopg2-source", "listen-address-octet",
-        "listen-address-cidr"])
+        "listen-address-cidr", "certificate-lifetime"])
 def test_bad_input_stops_with_the_variable_named(run_local, bad, named):
     given = {k: v for k, v in dict(GOOD, **bad).items() if v is not None}
     result = run_local(VALIDATE, given, ONE_HOST)
