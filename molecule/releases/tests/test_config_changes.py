@@ -142,3 +142,18 @@ def test_a_restart_that_fails_stops_before_the_next_host(fleet, project, converg
     for host in fleet:
         assert psql(host, "SELECT count(*) FROM pg_settings WHERE pending_restart") == "0"
         django_serves(host, project)
+
+
+def test_the_role_alone_restarts_where_a_setting_needs_it(fleet, playbook, tmp_path):
+    play = tmp_path / "role.yml"
+    play.write_text("- hosts: dbservers\n  become: true\n  roles: [djangodeploy.postgresql.postgresql_install]\n")
+    try:
+        rc, output, _ = playbook(play, "-e", json.dumps({"postgresql_settings": {"max_connections": 120}}))
+        assert rc == 0, output
+        for host in fleet:
+            assert psql(host, "SELECT current_setting('max_connections') || ' ' || "
+                              "(SELECT count(*) FROM pg_settings WHERE pending_restart)") == "120 0"
+    finally:
+        rc, output, _ = playbook(play)
+    assert rc == 0, output
+    assert all(psql(host, "SHOW max_connections") == "100" for host in fleet)
