@@ -144,16 +144,42 @@ def test_a_restart_that_fails_stops_before_the_next_host(fleet, project, converg
         django_serves(host, project)
 
 
-def test_the_role_alone_restarts_where_a_setting_needs_it(fleet, playbook, tmp_path):
+@pytest.fixture
+def role_alone(playbook, tmp_path):
+    """postgresql_install alone on the database servers, with extra vars."""
     play = tmp_path / "role.yml"
     play.write_text("- hosts: dbservers\n  become: true\n  roles: [djangodeploy.postgresql.postgresql_install]\n")
+    return lambda **extra: playbook(play, *(["-e", json.dumps(extra)] if extra else []))
+
+
+def test_the_role_alone_restarts_where_a_setting_needs_it(fleet, role_alone):
     try:
-        rc, output, _ = playbook(play, "-e", json.dumps({"postgresql_settings": {"max_connections": 120}}))
+        rc, output, _ = role_alone(postgresql_settings={"max_connections": 120})
         assert rc == 0, output
         for host in fleet:
             assert psql(host, "SELECT current_setting('max_connections') || ' ' || "
                               "(SELECT count(*) FROM pg_settings WHERE pending_restart)") == "120 0"
     finally:
-        rc, output, _ = playbook(play)
+        rc, output, _ = role_alone()
+    assert rc == 0, output
+    assert all(psql(host, "SHOW max_connections") == "100" for host in fleet)
+
+
+def test_a_restart_left_pending_by_a_stopped_run_is_done_by_the_next(fleet, role_alone, converge):
+    wanted = {"postgresql_settings": {"max_connections": 120}}
+    try:
+        # The site playbook's database play and no more: a run stopped before its restart play.
+        rc, output, _ = role_alone(postgresql_restart_when_needed=False, **wanted)
+        assert rc == 0, output
+        for host in fleet:
+            assert psql(host, "SELECT current_setting('max_connections') || ' ' || "
+                              "(SELECT string_agg(name, ',') FROM pg_settings WHERE pending_restart)") == "100 max_connections"
+        rc, output, _ = converge(**wanted)
+        assert rc == 0, output
+        for host in fleet:
+            assert psql(host, "SELECT current_setting('max_connections') || ' ' || "
+                              "(SELECT count(*) FROM pg_settings WHERE pending_restart)") == "120 0"
+    finally:
+        rc, output, _ = converge()
     assert rc == 0, output
     assert all(psql(host, "SHOW max_connections") == "100" for host in fleet)
