@@ -38,6 +38,14 @@ def manage(host, project, *args):
     return host.run("runuser -u %s -- sh -c %s", project, command)
 
 
+def django_serves(host, project):
+    """Django as its user on an application host: no migration pending, and a query answered."""
+    check = manage(host, project, "migrate", "--check")
+    assert check.rc == 0, check.stdout + check.stderr
+    query = manage(host, project, "shell", "-c", "from places.models import Note; print(Note.objects.count())")
+    assert query.rc == 0, query.stdout + query.stderr
+
+
 @pytest.fixture(scope="module")
 def ansible_vars(host):
     return host.ansible.get_variables()

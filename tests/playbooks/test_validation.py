@@ -40,9 +40,12 @@ def test_socket_without_password_passes(run_local):
     ({"django_psycopg2_source": "conda"}, "django_psycopg2_source"),
     ({"postgresql_backup_keep": 0}, "postgresql_backup_keep"),
     ({"postgresql_backup_on_calendar": "every full moon"}, "postgresql_backup_on_calendar"),
+    ({"postgresql_listen_addresses": ["localhost", "10.0.0.300"]}, "postgresql_listen_addresses has 10.0.0.300"),
+    ({"postgresql_listen_addresses": ["db1.example.com", "192.0.2.0/24"]}, "postgresql_listen_addresses has 192.0.2.0/24"),
+    ({"postgresql_ssl_days": 0}, "postgresql_ssl_days (0) must be at least 1"),
 ], ids=["no-project", "no-password-over-tcp", "unknown-engine", "project-not-a-package",
         "locale-not-utf8", "unknown-release", "unknown-psycopg2-source", "backup-keeps-nothing",
-        "backup-calendar-not-systemds"])
+        "backup-calendar-not-systemds", "listen-address-octet", "listen-address-cidr", "certificate-lifetime"])
 def test_bad_input_stops_with_the_variable_named(run_local, bad, named):
     given = {k: v for k, v in dict(GOOD, **bad).items() if v is not None}
     result = run_local(VALIDATE, given, ONE_HOST)
@@ -66,3 +69,34 @@ def test_bad_input_on_one_host_stops_every_host(run_local):
     assert "The inputs of bad are wrong" in result.stdout
     recap = result.stdout[result.stdout.rfind("PLAY RECAP"):]
     assert re.search(r"^good\s+:.*failed=1", recap, re.M), result.stdout
+
+
+def test_good_listen_addresses_pass(run_local):
+    given = dict(GOOD, postgresql_listen_addresses=["localhost", "*", "192.0.2.10", "::1", "fe80::1", "db-1.example.com"])
+    result = run_local(VALIDATE, given, ONE_HOST)
+    assert result.returncode == 0, result.stdout
+
+
+# The controller is a bookworm host with PostgreSQL 15's server binaries (the integration
+# tests' throwaway cluster uses them): its own parser judges the settings.
+def test_postgresql_names_every_bad_setting_at_once(run_local):
+    settings = {"shared_buffers": "128MBB", "no_such_setting": 1, "max_connections": 99999999,
+                "wal_level": "bogus", "work_mem": "4MB", "jit": False, "search_path": "a, 'b'"}
+    result = run_local(VALIDATE, dict(GOOD, postgresql_settings=settings), ONE_HOST)
+    assert result.returncode != 0, result.stdout
+    failure = result.stdout[result.stdout.find("fatal:"):]
+    assert "postgresql_settings has values PostgreSQL 15 refuses" in failure, result.stdout
+    for named in ('invalid value for parameter \\"shared_buffers\\": \\"128MBB\\"',
+                  'unrecognized configuration parameter \\"no_such_setting\\"',
+                  'outside the valid range for parameter \\"max_connections\\" (1 .. 262143)',
+                  'invalid value for parameter \\"wal_level\\": \\"bogus\\"'):
+        assert named in failure, result.stdout
+    for good in ("work_mem", "jit", "search_path"):
+        assert good + ":" not in failure, result.stdout
+
+
+def test_good_settings_pass(run_local):
+    settings = {"shared_buffers": "256MB", "work_mem": 4096, "jit": False, "log_min_duration_statement": "500ms",
+                "pg_stat_statements.max": 5000}
+    result = run_local(VALIDATE, dict(GOOD, postgresql_settings=settings), ONE_HOST)
+    assert result.returncode == 0, result.stdout

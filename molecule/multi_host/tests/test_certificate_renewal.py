@@ -1,0 +1,53 @@
+"""The generated server certificate is issued again before it expires (issue 17, item 9): one
+generated already near expiry is replaced on the next run, the server reloads it, and Django
+still connects with verify-full; an unexpired one is left alone (changed=0)."""
+
+import datetime
+import json
+
+import testinfra
+
+from conftest import django_serves
+
+CERT = "/etc/postgresql/15/main/djangodeploy-server.crt"
+
+
+def served_certificate(app):
+    """Serial and end date of the certificate the server presents to the app host."""
+    return app.check_output(
+        "openssl s_client -starttls postgres -connect djangodeploy-mh-db:5432 </dev/null 2>/dev/null"
+        " | openssl x509 -noout -serial -enddate")
+
+
+def days_left(db):
+    end = db.check_output("openssl x509 -noout -enddate -in %s", CERT).split("=", 1)[1]
+    expires = datetime.datetime.strptime(end, "%b %d %H:%M:%S %Y %Z")
+    return (expires - datetime.datetime.utcnow()).days
+
+
+def test_a_certificate_near_expiry_is_issued_again_and_an_unexpired_one_is_not(inventory, inventory_file, run_site):
+    db, app = (testinfra.get_host("ansible://%s?ansible_inventory=%s" % (inventory[group]["hosts"][0], inventory_file))
+               for group in ("dbservers", "appservers"))
+    converged = served_certificate(app)
+    assert days_left(db) > 800
+    # Renewing 1000 days ahead with a 10-day lifetime: the run issues a certificate that
+    # expires within the default 30 days, i.e. one near expiry.
+    rc, output, _ = run_site(inventory_file, "-e", json.dumps({"postgresql_ssl_renew_days": 1000, "postgresql_ssl_days": 10}))
+    assert rc == 0, output
+    assert 8 <= days_left(db) <= 10
+    near_expiry = served_certificate(app)
+    assert near_expiry != converged, "the server still presents the old certificate: not reloaded"
+    django_serves(app, "geodemo")
+
+    rc, output, recap = run_site(inventory_file)
+    assert rc == 0, output
+    assert days_left(db) > 800
+    renewed = served_certificate(app)
+    assert renewed not in (near_expiry, converged)
+    assert recap["djangodeploy-mh-db"]["changed"] > 0, output
+    django_serves(app, "geodemo")
+
+    rc, output, recap = run_site(inventory_file)
+    assert rc == 0, output
+    assert {counts["changed"] for counts in recap.values()} == {0}, output
+    assert served_certificate(app) == renewed
