@@ -6,8 +6,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 tests/testbed/setup.sh bookworm
 export PATH="$top/.venv/bin:$PATH"
-molecule converge -s default
 container=djangodeploy-default
+# Molecule remembers a container it made; one stopped or gone since (a reboot, `docker rm`)
+# would make converge fail to reach it: forget it first, and converge makes a new one.
+[ "$(docker container inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" = true ] \
+    || molecule destroy -s default >/dev/null
+molecule converge -s default
 project=geodemo
 echo
 echo "=== Django, run as the $project user the book's way, connected to:"
