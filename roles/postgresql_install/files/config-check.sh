@@ -1,8 +1,9 @@
 #!/bin/sh
-# PostgreSQL's own parser, asked about a configuration before a server runs with it. Runs as
-# root and calls `postgres` as the postgres user (the server refuses root). `postgres -C` reads
-# the files as a starting server does and exits on the first bad value; it works while the
-# server runs because it is pointed at a throwaway data directory holding only what it reads.
+# PostgreSQL's own parser, asked about a configuration before a server runs with it. As root
+# it calls `postgres` as the postgres user (the server refuses root); `files` needs root.
+# `postgres -C` reads the files as a starting server does and exits on the first bad value; it
+# works while the server runs because it is pointed at a throwaway data directory holding
+# only what it reads.
 #
 #   config-check.sh settings BINDIR NAME=VALUE...
 #       each setting alone against the built-in defaults (input checks: no file is touched);
@@ -15,11 +16,16 @@ set -u
 mode=$1 bindir=$2
 shift 2
 [ -x "$bindir/postgres" ] || exit 0  # not installed yet: nothing to ask
-probe=$(runuser -u postgres -- mktemp -d) || exit 1
+# The server refuses to run as root: as root, run it as postgres; as anyone else (the input
+# checks, which run as the connecting user unless the play becomes root), run it as is.
+as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+probe=$(as_postgres mktemp -d) || exit 1
 trap 'rm -rf "$probe"' EXIT
 
 postgres() {
-    runuser -u postgres -- "$bindir/postgres" -c log_line_prefix= "$@" 2>&1
+    as_postgres "$bindir/postgres" -c log_line_prefix= "$@" 2>&1
 }
 # PostgreSQL's messages on one line, without the noise of a data directory that is a probe.
 messages() {
