@@ -144,6 +144,12 @@ def test_a_restart_that_fails_stops_before_the_next_host(fleet, project, converg
         django_serves(host, project)
 
 
+def connections_and_pending(host):
+    """max_connections as the server runs it, then the settings waiting for a restart (or none)."""
+    return psql(host, "SELECT current_setting('max_connections') || ' ' || "
+                      "coalesce((SELECT string_agg(name, ',') FROM pg_settings WHERE pending_restart), 'none')")
+
+
 @pytest.fixture
 def role_alone(playbook, tmp_path):
     """postgresql_install alone on the database servers, with extra vars."""
@@ -157,8 +163,7 @@ def test_the_role_alone_restarts_where_a_setting_needs_it(fleet, role_alone):
         rc, output, _ = role_alone(postgresql_settings={"max_connections": 120})
         assert rc == 0, output
         for host in fleet:
-            assert psql(host, "SELECT current_setting('max_connections') || ' ' || "
-                              "(SELECT count(*) FROM pg_settings WHERE pending_restart)") == "120 0"
+            assert connections_and_pending(host) == "120 none"
     finally:
         rc, output, _ = role_alone()
     assert rc == 0, output
@@ -172,13 +177,11 @@ def test_a_restart_left_pending_by_a_stopped_run_is_done_by_the_next(fleet, role
         rc, output, _ = role_alone(postgresql_restart_when_needed=False, **wanted)
         assert rc == 0, output
         for host in fleet:
-            assert psql(host, "SELECT current_setting('max_connections') || ' ' || "
-                              "(SELECT string_agg(name, ',') FROM pg_settings WHERE pending_restart)") == "100 max_connections"
+            assert connections_and_pending(host) == "100 max_connections"
         rc, output, _ = converge(**wanted)
         assert rc == 0, output
         for host in fleet:
-            assert psql(host, "SELECT current_setting('max_connections') || ' ' || "
-                              "(SELECT count(*) FROM pg_settings WHERE pending_restart)") == "120 0"
+            assert connections_and_pending(host) == "120 none"
     finally:
         rc, output, _ = converge()
     assert rc == 0, output
