@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The demo as a newcomer meets it: `make demo` in a shell whose PATH does not hold the venv,
 # then every command it prints, exactly as printed and in order. The rerun must change nothing
-# and the last command must leave no container behind. Costs one converge of the default
-# scenario (about 4 minutes here).
+# and the last command must leave no container behind. On its own it costs one converge of the
+# default scenario (about 4 minutes here); tests/run gives it the scenario's converged container.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
