@@ -197,6 +197,12 @@ def login_through_the_pooler(app, password):
     return app.run("PGPASSWORD=%s python3 -c %s", password, code)
 
 
+def idle_timeout(db):
+    return next(row["value"] for row in admin(db, "SHOW CONFIG") if row["key"] == "server_idle_timeout")
+
+
+# Two site runs (the change, then back) prove both: a changed password works through the pooler
+# after one run, and migrate goes to PostgreSQL directly.
 def test_a_changed_password_works_through_the_pooler_after_one_run_and_migrate_goes_direct(hosts, inventory_file, run_site):
     db, app, app_address = hosts["db"], hosts["app"], address(hosts["app"])
     old = db.ansible.get_variables()["django_db_password"]
@@ -225,3 +231,34 @@ def test_a_changed_password_works_through_the_pooler_after_one_run_and_migrate_g
     assert rc == 0, output
     assert login_through_the_pooler(app, old).rc == 0
     assert manage(app, "geodemo", "migrate", "--check").rc == 0
+
+
+PGBOUNCER_ALONE = """
+- hosts: dbservers
+  become: true
+  gather_facts: false
+  roles: [djangodeploy.postgresql.postgresql_pgbouncer]
+"""
+
+
+# The role alone (the site playbook's other plays have nothing to do here): two short runs.
+def test_a_run_stopped_before_reloading_pgbouncer_is_finished_by_the_next(hosts, inventory_file, playbook, tmp_path):
+    db = hosts["db"]
+    play = tmp_path / "pgbouncer.yml"
+    play.write_text(PGBOUNCER_ALONE)
+    ini = "/etc/pgbouncer/pgbouncer.ini"
+    converged, before = db.file(ini).content_string, idle_timeout(db)
+    assert before != "301"
+    # The file exactly as a run with server_idle_timeout 301 writes it (extra settings come last),
+    # and no reload: what a run killed between its template task and its handler leaves.
+    db.run("printf 'server_idle_timeout = 301\\n' >> %s", ini)
+    try:
+        rc, output, recap = playbook(play, "-e", json.dumps({"postgresql_pgbouncer_settings": {"server_idle_timeout": 301}}))
+        assert rc == 0, output
+        assert recap["djangodeploy-mh-db"]["changed"] > 0, output
+        assert idle_timeout(db) == "301"
+    finally:
+        rc, output, _ = playbook(play)
+    assert rc == 0, output
+    assert db.file(ini).content_string == converged
+    assert idle_timeout(db) == before
