@@ -65,10 +65,10 @@ def test_django_goes_through_pgbouncer_over_tls_and_directly_with_the_migrate_sw
     settings = app.file("/etc/opt/geodemo/settings.py").content_string
     assert "'PORT': 6432," in settings and "'sslmode': 'verify-full'" in settings
     # Through the pooler: TLS (verify-full) to PgBouncer, which reaches PostgreSQL over 127.0.0.1.
-    assert django(app, WHERE_AM_I) == {"port": "6432", "tls_to_first_hop": True, "client": "127.0.0.1",
+    assert django(app, WHERE_AM_I) == {"port": 6432, "tls_to_first_hop": True, "client": "127.0.0.1",
                                        "server_ssl": False, "cursors_off": True}
     # What migrate runs with: PostgreSQL itself, over verified TLS, from the app host's address.
-    assert django(app, WHERE_AM_I, direct=True) == {"port": "5432", "tls_to_first_hop": True, "client": app_address,
+    assert django(app, WHERE_AM_I, direct=True) == {"port": 5432, "tls_to_first_hop": True, "client": app_address,
                                                     "server_ssl": True, "cursors_off": True}
 
 
