@@ -12,11 +12,11 @@ from conftest import django_serves
 CERT = "/etc/postgresql/15/main/djangodeploy-server.crt"
 
 
-def served_certificate(app):
-    """Serial and end date of the certificate the server presents to the app host."""
+def served_certificate(app, port=5432):
+    """Serial and end date of the certificate the server (or PgBouncer, port 6432) presents to the app host."""
     return app.check_output(
-        "openssl s_client -starttls postgres -connect djangodeploy-mh-db:5432 </dev/null 2>/dev/null"
-        " | openssl x509 -noout -serial -enddate")
+        "openssl s_client -starttls postgres -connect djangodeploy-mh-db:%d </dev/null 2>/dev/null"
+        " | openssl x509 -noout -serial -enddate" % port)
 
 
 def days_left(db):
@@ -37,6 +37,7 @@ def test_a_certificate_near_expiry_is_issued_again_and_an_unexpired_one_is_not(i
     assert 8 <= days_left(db) <= 10
     near_expiry = served_certificate(app)
     assert near_expiry != converged, "the server still presents the old certificate: not reloaded"
+    assert served_certificate(app, 6432) == near_expiry, "PgBouncer still presents the old certificate"
     django_serves(app, "geodemo")
 
     rc, output, recap = run_site(inventory_file)

@@ -43,6 +43,8 @@ def test_pg_hba_lets_in_the_app_host_alone_over_tls(hosts):
     assert hba_block(hosts["db"]) == ['hostssl "geodemo" "geodemo" %s/32 scram-sha-256' % address(hosts["app"])]
 
 
+# With PgBouncer in front (test_pooling.py), Django serves through it; migrate (the switch the
+# role's migrate tasks set) still connects to PostgreSQL itself, over verified TLS.
 def test_django_connects_over_verified_tls(hosts):
     app = hosts["app"]
     settings = app.file("/etc/opt/geodemo/settings.py").content_string
@@ -52,7 +54,7 @@ def test_django_connects_over_verified_tls(hosts):
             "c = connection.cursor()\n"
             "c.execute('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()')\n"
             "import json; print(json.dumps(c.fetchone()))\n")
-    command = ("env PYTHONPATH=/etc/opt/geodemo:/opt/geodemo DJANGO_SETTINGS_MODULE=settings "
+    command = ("env PYTHONPATH=/etc/opt/geodemo:/opt/geodemo DJANGO_SETTINGS_MODULE=settings DJANGODEPLOY_DB_DIRECT=1 "
                "/opt/geodemo/venv/bin/python /opt/geodemo/manage.py shell -c %s" % shlex.quote(code))
     result = app.run("runuser -u geodemo -- sh -c %s", command)
     assert result.rc == 0, result.stderr
@@ -84,12 +86,14 @@ def test_an_app_host_leaving_the_inventory_leaves_pg_hba(hosts, inventory_file, 
         rc, output, _ = run_site(smaller)
         assert rc == 0, output
         assert hba_block(db) == []
+        assert "hostssl" not in db.file("/etc/pgbouncer/pg_hba.conf").content_string
         assert db.check_output("runuser -u postgres -- psql -XAtc 'SHOW listen_addresses'") == "localhost"
     finally:
         rc, output, _ = run_site(inventory_file)
     assert rc == 0, output
     assert len(hba_block(db)) == 1
     assert "# operator: keep me" in db.file("/etc/postgresql/15/main/pg_hba.conf").content_string
+    assert hba_block(db)[0] in db.file("/etc/pgbouncer/pg_hba.conf").content_string.splitlines()
 
 
 def test_a_new_client_is_let_in_by_a_reload_not_a_restart(hosts, inventory_file, run_site):
