@@ -4,12 +4,12 @@
 
 Usage: .venv/bin/python bench/rerun.py [--base 4a49c24] [--repeat 3] [--connection ssh|docker] [--first] [--profile]
 
-Makes a `git worktree` of the base commit in a temporary directory (with its own collection
+Makes a `git worktree` of the base commit and one of HEAD in a temporary directory (each with its own collection
 path, so each run uses its own roles), creates one bookworm container with the platform
 settings of molecule/default (systemd as PID 1), reached as molecule/default reaches it (ssh:
 SSH as the unprivileged user deploy with sudo, set up by molecule/default/prepare.yml) or over
 `docker exec` (docker: community.docker.docker as root, as bench/fleet.py does), deploys the
-test project, converges it, then times, alternating base and this checkout against that same
+test project, converges it, then times, alternating base and HEAD against that same
 converged container, repeat times each:
 
   rerun        ansible-playbook playbooks/site.yml, pipelining on (ansible.cfg)
@@ -33,6 +33,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -104,14 +105,17 @@ def write_inventory(work, name, connection):
     return fleet.write_inventory(folder, [name], host_vars={name: host_vars})
 
 
-def base_checkout(work, commit):
-    top = os.path.join(work, "base")
+def checkout_of(work, commit, label):
+    """A worktree of commit (so the checkout can be edited while the bench runs)."""
+    top = os.path.join(work, label)
     subprocess.run(["git", "-C", _bench.REPO, "worktree", "add", "--detach", top, commit], check=True,
                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    collections = os.path.join(work, "base-collections")
+    collections = os.path.join(work, label + "-collections")
     os.makedirs(os.path.join(collections, "ansible_collections", "djangodeploy"))
     os.symlink(top, os.path.join(collections, "ansible_collections", "djangodeploy", "postgresql"))
-    return Checkout(commit, top, collections)
+    # The wheelhouse of the test project is the checkout's cache, not in git.
+    os.symlink(os.path.join(_bench.REPO, ".cache"), os.path.join(top, ".cache"))
+    return Checkout(label, top, collections)
 
 
 def profile(checkout, inventory, env, log):
@@ -128,7 +132,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--connection", choices=["ssh", "docker"], default="ssh")
-    parser.add_argument("--first", action="store_true", help="also time the first converge of each checkout")
+    parser.add_argument("--first", action="store_true", help="also time the first converge of base and HEAD")
     parser.add_argument("--profile", action="store_true", help="add a profile_tasks run of each checkout")
     parser.add_argument("--output", default=os.path.join(_bench.RESULTS, "rerun.md"))
     opts = parser.parse_args()
@@ -139,16 +143,22 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
     log = os.path.join(work, "rerun.log")
     started = datetime.datetime.now(datetime.timezone.utc)
-    here = Checkout("this checkout", _bench.REPO, os.path.join(_bench.REPO, ".cache", "collections"))
+    head = subprocess.run(["git", "-C", _bench.REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                          text=True, check=True).stdout.strip()
+
+    def _terminate(signum, _frame):
+        raise _bench.RunFailed("interrupted by signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, _terminate)  # so that the container and worktrees are removed
     names = [NAME % 1] + ([NAME % 2] if opts.first else [])
     results = {}
     firsts = {}
     profiles = {}
     notes = []
-    base = None
+    checkouts = []
     try:
-        base = base_checkout(work, opts.base)
-        checkouts = [base, here]
+        checkouts = [checkout_of(work, opts.base, "base"), checkout_of(work, head, "HEAD")]
+        base = checkouts[0]
         _bench.say("rerun: creating %s" % ", ".join(names))
         fleet.create(names)
         inventories = [write_inventory(work, name, opts.connection) for name in names]
@@ -186,11 +196,9 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         _bench.say(notes[-1])
     finally:
         fleet.destroy(names)
-        if base is not None:
-            subprocess.run(["git", "-C", _bench.REPO, "worktree", "remove", "--force", base.top], check=False)
-    head = subprocess.run(["git", "-C", _bench.REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
-                          text=True, check=False).stdout.strip()
-    labels = [opts.base, "this checkout"]
+        for checkout in checkouts:
+            subprocess.run(["git", "-C", _bench.REPO, "worktree", "remove", "--force", checkout.top], check=False)
+    labels = ["base", "HEAD"]
     header = ["run", "base %s: s" % opts.base, "HEAD %s: s" % head, "base: controller CPU-s",
               "HEAD: controller CPU-s", "changed base / HEAD"]
     rows = []
@@ -225,7 +233,8 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     os.makedirs(os.path.dirname(opts.output), exist_ok=True)
     with open(opts.output, "w") as handle:
         handle.write(output)
-    shutil.rmtree(os.path.join(work, "base-collections"), ignore_errors=True)
+    for label in labels:
+        shutil.rmtree(os.path.join(work, label + "-collections"), ignore_errors=True)
 
 
 if __name__ == "__main__":
