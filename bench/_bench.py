@@ -7,6 +7,7 @@ scripts only."""
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,17 +52,33 @@ class RunFailed(Exception):
 def timed(cmd, env=None, cwd=None, log=None, timeout=3600):
     """Run ``cmd``; return (seconds, stdout text).  Raises RunFailed with the
     tail of the output when it fails."""
+    seconds, _cpu, out = timed_cpu(cmd, env=env, cwd=cwd, log=log, timeout=timeout)
+    return seconds, out
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_cpu(cmd, env=None, cwd=None, log=None, timeout=3600):
+    """Run ``cmd``; return (wall seconds, controller CPU seconds, stdout text).  The CPU is
+    user+sys of the command's whole process tree as the kernel accounts it to its waiting
+    parents: ansible-playbook, its forked workers and the connection clients they run
+    (`docker exec`, ssh), not the containers' side.  Raises RunFailed when it fails."""
     start = time.monotonic()
+    cpu_before = children_cpu()
     proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           timeout=timeout, check=False)
     seconds = time.monotonic() - start
+    cpu = children_cpu() - cpu_before
     out = proc.stdout.decode("utf-8", "replace")
     if log:
         with open(log, "a") as handle:
             handle.write("\n$ %s\n# %.2f s, rc=%d\n%s" % (" ".join(cmd), seconds, proc.returncode, out))
     if proc.returncode != 0:
         raise RunFailed("%s failed (rc=%d):\n%s" % (" ".join(cmd[:3]), proc.returncode, out[-4000:]))
-    return seconds, out
+    return seconds, cpu, out
 
 
 def busy_cpu_seconds():
