@@ -244,7 +244,7 @@ def test_upgrade_moves_every_row_and_point_to_15(bullseye, project, run):
     postgis = psql(host, "SELECT postgis_full_version()", project)
     assert 'POSTGIS="3.3' in postgis and 'PGSQL="150"' in postgis and "need upgrade" not in postgis, postgis
     ours = host.file("/etc/postgresql/15/main/conf.d/50-djangodeploy.conf")
-    assert ours.exists and "password_encryption = scram-sha-256" in ours.content_string
+    assert ours.exists and "password_encryption = 'scram-sha-256'" in ours.content_string
     assert host.file("/etc/postgresql/15/main/djangodeploy-projects/%s.json" % project).exists
     dumps = host.check_output("ls -t /var/backups/postgresql | head -n 1")
     assert dumps.startswith("pg_dumpall-"), dumps
