@@ -32,7 +32,7 @@ def parse_clusters(lines):
 
 
 def _major(version):
-    return int(str(version).split(".")[0])
+    return int(str(version).split(".", maxsplit=1)[0])
 
 
 def choose_cluster(clusters, name, release_major, wanted=""):

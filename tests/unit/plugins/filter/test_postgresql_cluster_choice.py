@@ -6,8 +6,8 @@ from ansible_collections.djangodeploy.postgresql.plugins.filter.postgresql_clust
 
 
 def line(version, databases=4, status="online", name="main", port=5432, tablespaces=0):
-    return "%s %s %d %s /var/lib/postgresql/%s/%s %d %d" % (version, name, port, status, version, name, databases,
-                                                             tablespaces)
+    fields = (version, name, port, status, version, name, databases, tablespaces)
+    return "%s %s %d %s /var/lib/postgresql/%s/%s %d %d" % fields
 
 
 def test_a_fresh_host_gets_the_release_major():
