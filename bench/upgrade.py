@@ -117,7 +117,7 @@ q 5432 -c "CREATE TABLE item (id bigint NOT NULL, n integer NOT NULL, payload te
 q 5432 -c "CREATE TABLE app_write (id serial PRIMARY KEY, note text NOT NULL, at timestamptz NOT NULL DEFAULT now())"
 start=$(now); i=0
 while :; do
-  q 5432 -c "INSERT INTO item SELECT g, g % 1000, repeat(md5(g::text), 2)
+  q 5432 -c "INSERT INTO item SELECT g, g %% 1000, repeat(md5(g::text), 2)
              FROM generate_series($((i * %(batch)d + 1)), $(((i + 1) * %(batch)d))) g"
   i=$((i + 1))
   size=$(q 5432 -c "SELECT pg_relation_size('item')")
