@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 """Time to add a streaming standby with the site playbook, beside raw pg_basebackup of the same data.
 
-Usage: nice -n 19 .venv/bin/python bench/replica.py [--size-mb 1024] [--output bench/results/replica.md]
+Usage: nice -n 19 .venv/bin/python bench/replica.py [--size-mb 1024] [--apt-in-run] [--output FILE]
 
 Creates a docker network and three bookworm containers of its own (systemd as PID 1, the
 platform settings of bench/fleet.py, --cpu-shares 64 so that other jobs on the machine keep
@@ -15,7 +15,8 @@ djangodeploy-bench-replica-db1, -db2 and -app1. Then, in one run:
      rows of 192 characters that do not compress) until pg_database_size reaches --size-mb,
      then VACUUM ANALYZE and CHECKPOINT;
   3. installs the PostgreSQL packages on db2 (acl, postgresql-15, postgresql-15-postgis-3, as
-     the role would), untimed: the timed run measures the copy and the configuration, not apt;
+     the role would), untimed: the timed run measures the copy and the configuration, not apt
+     (--apt-in-run leaves them to the role, inside the timed run);
   4. times the site playbook with db2 added to dbservers (the role's pg_basebackup -X stream -R
      -S SLOT --checkpoint=fast), with profile_tasks for the copy task's own time, and checks on
      db1 that pg_stat_replication shows db2 streaming;
@@ -144,6 +145,18 @@ def copy_task_seconds(out):
     return float(match.group(1)) if match else None
 
 
+def restarts(out):
+    """[(host, task)] of the 'Restart PostgreSQL for ...' tasks that changed a host."""
+    found = []
+    # profile_tasks puts a time stamp line under each task's header
+    task = re.compile(r"^TASK \[[^\]]*: (Restart PostgreSQL[^\]]*)\] \**\n(?:\w+day .*\n)?"
+                      r"((?:(?:changed|ok|skipping): .*\n)+)", re.M)
+    for match in task.finditer(out):
+        for host in re.findall(r"^changed: \[([^\]]+)\]", match.group(2), re.M):
+            found.append((host.replace(PREFIX, ""), match.group(1)))
+    return found
+
+
 def floor(conninfo):
     """Seconds of a raw pg_basebackup on db2 from db1 into FLOOR_DIR, and the copy's size in bytes."""
     docker("exec", DB2, "rm", "-rf", FLOOR_DIR)
@@ -159,6 +172,8 @@ def floor(conninfo):
 def main():  # pylint: disable=too-many-locals,too-many-statements
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="pg_database_size to fill the database to")
+    parser.add_argument("--apt-in-run", action="store_true",
+                        help="do not install the PostgreSQL packages on db2 first: the timed run installs them")
     parser.add_argument("--output", default=os.path.join(_bench.RESULTS, "replica.md"))
     opts = parser.parse_args()
     work = tempfile.mkdtemp(prefix="djangodeploy-bench-replica-")
@@ -191,16 +206,18 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         _bench.say("replica: %d rows, geodemo %.0f MiB, all databases %.0f MiB, in %.0f s" % (
             rows, results["db_size"] / 1048576.0, results["cluster_size"] / 1048576.0, seconds))
 
-        start = time.monotonic()
-        docker("exec", "-e", "DEBIAN_FRONTEND=noninteractive", DB2, "sh", "-c",
-               "apt-get update -qq && apt-get install -y -qq %s >/dev/null" % " ".join(PACKAGES))
-        results["apt"] = time.monotonic() - start
-        _bench.say("replica: packages on db2 in %.0f s" % results["apt"])
+        if not opts.apt_in_run:
+            start = time.monotonic()
+            docker("exec", "-e", "DEBIAN_FRONTEND=noninteractive", DB2, "sh", "-c",
+                   "apt-get update -qq && apt-get install -y -qq %s >/dev/null" % " ".join(PACKAGES))
+            results["apt"] = time.monotonic() - start
+            _bench.say("replica: packages on db2 in %.0f s" % results["apt"])
 
         results["load_add"] = loadavg()
         seconds, out = playbook(site, two, log, {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"})
         results["add"], results["add_changed"] = seconds, _bench.recap(out)
         results["add_copy"] = copy_task_seconds(out)
+        results["restarts"] = restarts(out)
         state = psql(DB1, "SELECT state || ' ' || sync_state FROM pg_stat_replication "
                           "WHERE application_name = '%s'" % DB2.replace("-", "_"))
         results["state"] = state
@@ -240,12 +257,15 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
 def render(opts, results, notes, machine):
     mib = 1048576.0
     lines = ["# Adding a streaming standby: the site playbook against raw pg_basebackup", "",
-             "`nice -n 19 .venv/bin/python bench/replica.py --size-mb %d`, one run: bookworm containers (systemd "
+             "`nice -n 19 .venv/bin/python bench/replica.py --size-mb %d%s`, one run: bookworm containers (systemd "
              "PID 1, `--cpu-shares 64`), community.docker.docker with pipelining; PostgreSQL %s on db1 (primary) "
-             "and db2, the test project on app1. The PostgreSQL packages were installed on db2 before the timed "
-             "run, so it measures the copy and the configuration, not apt downloads%s." % (
-                 opts.size_mb, PG_MAJOR,
-                 " (%.0f s with apt, not counted)" % results["apt"] if "apt" in results else ""), ""]
+             "and db2, the test project on app1. %s" % (
+                 opts.size_mb, " --apt-in-run" if opts.apt_in_run else "", PG_MAJOR,
+                 "The timed run installs the PostgreSQL packages on db2 (apt downloads included)."
+                 if opts.apt_in_run else
+                 "The PostgreSQL packages were installed on db2 before the timed run, so it measures the copy and "
+                 "the configuration, not apt downloads%s." % (
+                     " (%.0f s with apt, not counted)" % results["apt"] if "apt" in results else "")), ""]
     lines.extend(machine)
     lines.append("")
     if "floor" in results:
@@ -265,6 +285,8 @@ def render(opts, results, notes, machine):
                          ", ".join("%s changed=%d" % (host.replace(PREFIX, ""), counts["changed"])
                                    for host, counts in sorted(results["add_changed"].items())),
                          results.get("rerun_changed", "-")))
+        lines.append("- Restarts in the adding run: %s." % (
+            ", ".join("%s (%s)" % (host, task) for host, task in results["restarts"]) or "none"))
         lines.append("- Floor: `pg_basebackup --wal-method=stream --checkpoint=fast` on db2 as postgres, from db1 "
                      "as `replicator` with the role's passfile and CA (`sslmode=verify-full`), into "
                      "`%s` (the data directory's file system); the role's copy adds `-R -S SLOT`." % FLOOR_DIR)
