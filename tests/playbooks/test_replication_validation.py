@@ -15,6 +15,14 @@ def test_a_primary_and_a_standby_pass(run_local):
     assert result.returncode == 0, result.stdout
 
 
+# The book's single server, several of them in one inventory (each host in both groups): no
+# standbys, so no replication password; each is its own primary.
+def test_single_servers_in_one_inventory_are_not_standbys(run_local):
+    given = dict(GOOD, postgresql_replication_password="")
+    result = run_local(VALIDATE, given, "[dbservers]\nweb1\nweb2\n[appservers]\nweb1\nweb2\n")
+    assert result.returncode == 0, result.stdout
+
+
 @pytest.mark.parametrize("hosts, extra, named", [
     ("[dbservers]\ndb1 postgresql_role=primary\ndb2 postgresql_role=primary\n[appservers]\napp1\n", {},
      "only one host may be the primary"),

@@ -61,10 +61,10 @@ def test_backup_inputs_are_not_checked_when_backups_are_off(run_local):
 
 
 def test_bad_input_on_one_host_stops_every_host(run_local):
-    # Two names for the controller: a primary and its standby, one with good input, the other
-    # with an empty password over TCP.
+    # Two names for the controller, two single servers: one with good input, the other with an
+    # empty password over TCP.
     hosts = "[dbservers]\ngood django_db_password=secret\nbad\n[appservers]\ngood\nbad\n"
-    result = run_local(VALIDATE, {"django_project": "geodemo", "postgresql_replication_password": "rep"}, hosts)
+    result = run_local(VALIDATE, {"django_project": "geodemo"}, hosts)
     assert result.returncode != 0, result.stdout
     assert "The inputs of bad are wrong" in result.stdout
     recap = result.stdout[result.stdout.rfind("PLAY RECAP"):]
