@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,14 @@ def ansible_env(extra=None):
 
 class RunFailed(Exception):
     pass
+
+
+def raise_on_sigterm():
+    """SIGTERM raises RunFailed, so a benchmark's finally block removes what it made."""
+    def _terminate(signum, _frame):
+        raise RunFailed("interrupted by signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, _terminate)
 
 
 def timed(cmd, env=None, cwd=None, log=None, timeout=3600):

@@ -26,7 +26,6 @@ returns it (bench/roles_and_databases.py includes it in bench/results/latest.md)
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -141,10 +140,7 @@ def run_fleet(hosts=(1, 4, 8), repeat=3, variants=("default", "pipelining", "fre
     changed = {}
     notes = []
     converge = None
-    def _terminate(signum, _frame):
-        raise _bench.RunFailed("interrupted by signal %d" % signum)
-
-    signal.signal(signal.SIGTERM, _terminate)  # so that the containers are removed
+    _bench.raise_on_sigterm()  # so that the containers are removed
     try:
         _bench.say("fleet: creating %d containers" % len(names))
         create(names)

@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -184,10 +183,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     results = {}
     notes = []
 
-    def _terminate(signum, _frame):
-        raise _bench.RunFailed("interrupted by signal %d" % signum)
-
-    signal.signal(signal.SIGTERM, _terminate)  # so that the containers and the network are removed
+    _bench.raise_on_sigterm()  # so that the containers and the network are removed
     try:
         _bench.say("replica: creating %s and %s (log: %s)" % (NETWORK, ", ".join(NAMES), log))
         create()

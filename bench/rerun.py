@@ -33,7 +33,6 @@ import glob
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -146,10 +145,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     head = subprocess.run(["git", "-C", _bench.REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
                           text=True, check=True).stdout.strip()
 
-    def _terminate(signum, _frame):
-        raise _bench.RunFailed("interrupted by signal %d" % signum)
-
-    signal.signal(signal.SIGTERM, _terminate)  # so that the container and worktrees are removed
+    _bench.raise_on_sigterm()  # so that the container and worktrees are removed
     names = [NAME % 1] + ([NAME % 2] if opts.first else [])
     results = {}
     firsts = {}

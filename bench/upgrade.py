@@ -36,7 +36,6 @@ bench/results/upgrade.md.
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -218,10 +217,7 @@ def run(size_mb, budget, log):
     results = []
     original = None
 
-    def _terminate(signum, _frame):
-        raise _bench.RunFailed("interrupted by signal %d" % signum)
-
-    signal.signal(signal.SIGTERM, _terminate)  # so that the container is removed
+    _bench.raise_on_sigterm()  # so that the container is removed
     try:
         _bench.say("upgrade: creating %s" % NAME)
         create()
