@@ -4,6 +4,7 @@ healthy cluster, then the leader's container killed under a writer that commits 
 (synchronous mode), then the dead leader started again, then the site playbook's rerun."""
 
 import json
+import pathlib
 import shlex
 import subprocess
 import time
@@ -92,13 +93,21 @@ def test_one_leader_and_two_synchronous_or_streaming_replicas(hosts):
     assert psql(hosts[leader], "SHOW synchronous_standby_names") != ""
 
 
+def test_the_data_written_before_patroni_is_on_every_member(hosts):
+    # prepare.yml converged without postgresql_ha and wrote 100 rows through Django.
+    for name in DBS:
+        assert psql(hosts[name], "SELECT count(*) FROM places_note WHERE text LIKE 'before patroni %'",
+                    database="geodemo") == "100"
+
+
 def test_patroni_runs_the_debian_cluster_and_postgresql_at_stays_stopped(hosts):
     for name in DBS:
         db = hosts[name]
         assert db.service("patroni@15-main").is_running and db.service("patroni@15-main").is_enabled
         assert not db.service("postgresql@15-main").is_running
         assert db.file("/etc/postgresql/15/main/start.conf").content_string.strip() == "manual"
-        assert db.check_output("pg_lsclusters --no-header").split()[3] == "online,patroni"
+        status = db.check_output("pg_lsclusters --no-header").split()[3]  # online,patroni or online,recovery,patroni
+        assert status.startswith("online,") and status.endswith(",patroni"), status
         config = db.file(PATRONI)
         assert (config.user, config.mode) == ("postgres", 0o600)
 
@@ -177,4 +186,46 @@ def test_the_old_leader_rejoins_as_a_replica_and_the_site_playbook_changes_nothi
 
     code, output, recap = run_site(inventory_file)
     assert code == 0, output[-3000:]
-    assert all(counts["changed"] == 0 for counts in recap.values()), output[-6000:]
+    assert all(counts["changed"] == 0 for counts in recap.values()), \
+        "\n".join(line for line in output.splitlines() if line.startswith(("TASK", "RUNNING HANDLER", "changed")))[-6000:]
+
+
+def test_switchover_through_patroni_moves_the_leader_and_django_follows(hosts, playbook):
+    listed = members(hosts[DBS[0]])
+    leader = [name for name, row in listed.items() if row["Role"] == "Leader"][0]
+    target = [name for name, row in listed.items() if row["Role"] == "Sync Standby"][0]
+    other = [name for name in DBS if name not in (leader, target)][0]
+    switchover = pathlib.Path(__file__).parents[3] / "playbooks" / "switchover.yml"
+    code, output, _ = playbook(switchover, "-e", "postgresql_new_primary=" + leader)
+    assert code != 0 and "it already leads" in output, output[-3000:]
+    # In synchronous mode only the synchronous standby may lead: refused before any change.
+    code, output, _ = playbook(switchover, "-e", "postgresql_new_primary=" + other)
+    assert code != 0 and "only the synchronous standby (%s)" % target in output, output[-3000:]
+    assert leader_of(hosts[leader]) == [leader]
+    code, output, recap = playbook(switchover, "-e", "postgresql_new_primary=" + target)
+    assert code == 0, output[-3000:]
+    assert leader_of(hosts[leader]) == [target]
+    code = ("from places.models import Note\nfrom django.db import connection\n"
+            "Note.objects.create(text='after switchover')\nc = connection.cursor()\n"
+            "c.execute('SELECT host(inet_server_addr())')\nprint(c.fetchone()[0])")
+    result = hosts[APP].run("runuser -u geodemo -- sh -c %s", "%s /opt/geodemo/venv/bin/python manage.py shell -c %s"
+                            % (DJANGO_ENV, shlex.quote(code)))
+    address = hosts[target].ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"]["ansible_default_ipv4"]["address"]
+    assert result.rc == 0 and result.stdout.strip().splitlines()[-1] == address, result.stdout + result.stderr
+
+
+def test_settings_reach_every_member_through_patroni(hosts, inventory_file, run_site):
+    # work_mem: conf.d and a reload (patronictl reload); max_connections: on postgres' command
+    # line, so Patroni's dynamic configuration and a rolling restart (patronictl restart --pending).
+    settings = ["-e", '{"postgresql_settings": {"work_mem": "8MB", "max_connections": 120}}']
+    code, output, recap = run_site(inventory_file, *settings)
+    assert code == 0, output[-3000:]
+    assert "Reload PostgreSQL through Patroni" in output and "Restart them through Patroni" in output
+    for name in DBS:
+        assert psql(hosts[name], "SELECT current_setting('work_mem') || ' ' || current_setting('max_connections')") \
+            == "8MB 120", name
+    listed = members(hosts[DBS[0]])
+    assert all(row["State"] in ("running", "streaming") and not row.get("Pending restart") for row in listed.values()), listed
+    assert not any(hosts[name].service("postgresql@15-main").is_running for name in DBS)
+    code, output, recap = run_site(inventory_file, *settings)
+    assert code == 0 and all(counts["changed"] == 0 for counts in recap.values()), output[-3000:]
