@@ -206,6 +206,8 @@ def test_builder_reads_our_ee_dependencies(ee_context, installed):
 TOPOLOGIES = {  # inventory: {group: hosts}
     "single_server": {"dbservers": ["web1.example.com"], "appservers": ["web1.example.com"]},
     "split": {"dbservers": ["db1.example.com"], "appservers": ["app1.example.com", "app2.example.com"]},
+    "ha": {"dbservers": ["db1.example.com", "db2.example.com", "db3.example.com"],
+           "appservers": ["app1.example.com", "app2.example.com"]},
 }
 
 
