@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -26,3 +27,13 @@ def run_local(tmp_path):
             cwd=TOP, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
             check=False)
     return run
+
+
+def assert_stopped_every_host(result, named, hosts):
+    """The run failed before any change with `named` in its error, and every host in hosts failed."""
+    assert result.returncode != 0, result.stdout
+    assert named in result.stdout[result.stdout.find("fatal:"):], result.stdout
+    assert "Traceback" not in result.stdout
+    recap = result.stdout[result.stdout.rfind("PLAY RECAP"):]
+    for host in hosts:
+        assert re.search(r"^%s\s+:.*failed=1" % re.escape(host), recap, re.M), result.stdout
