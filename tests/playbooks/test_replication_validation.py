@@ -1,7 +1,6 @@
 """The replication inputs checked by playbooks/validate.yml: each bad one stops every host before
 any change, with the variable named."""
 import pathlib
-import re
 
 import pytest
 
