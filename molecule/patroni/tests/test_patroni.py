@@ -125,11 +125,15 @@ def test_django_finds_the_leader_over_tls_from_the_host_list(hosts):
     settings = hosts[APP].file("/etc/opt/geodemo/settings.py").content_string
     assert "'HOST': '%s'" % ",".join(DBS) in settings
     assert "'target_session_attrs': 'read-write'" in settings
-    code = ("from django.db import connection\nc = connection.cursor()\n"
-            "c.execute('SELECT pg_is_in_recovery(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')\nprint(c.fetchone())")
+    # default: the leader (read-write); replica: a standby (prefer-standby over the same list).
+    code = ("from django.db import connections\nfor alias in ('default', 'replica'):\n"
+            "    c = connections[alias].cursor()\n"
+            "    c.execute('SELECT pg_is_in_recovery(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')\n"
+            "    print(alias, *c.fetchone())")
     result = hosts[APP].run("runuser -u geodemo -- sh -c %s", "%s /opt/geodemo/venv/bin/python manage.py shell -c %s"
                             % (DJANGO_ENV, shlex.quote(code)))
-    assert result.rc == 0 and result.stdout.strip().splitlines()[-1] == "(False, True)", result.stdout + result.stderr
+    assert result.rc == 0 and result.stdout.strip().splitlines()[-2:] == ["default False True", "replica True True"], \
+        result.stdout + result.stderr
 
 
 def test_killing_the_leader_loses_no_committed_row_and_django_writes_again(hosts, request):
