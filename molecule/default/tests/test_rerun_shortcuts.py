@@ -64,3 +64,100 @@ def test_the_roles_skip_the_input_checks_the_site_playbook_made(inventory_file, 
                      "Install acl, GeoDjango's system libraries"):
         after = output.split(apt_task, 1)[1]
         assert after.split("\n", 2)[1].startswith("skipping:"), apt_task + "\n" + output
+
+
+MANAGE = ("cd /opt/geodemo && runuser -u geodemo -- env PYTHONPATH=/etc/opt/geodemo:/opt/geodemo "
+          "DJANGO_SETTINGS_MODULE=settings DJANGODEPLOY_DB_DIRECT=1 /opt/geodemo/venv/bin/python manage.py ")
+
+
+def _task_status(output, task):
+    """What a task reported, once per item: "changed" when any item changed, else the one status
+    (ok, skipping, ...) all its lines share."""
+    lines = output.split(task + "]", 1)[1].split("\n\n", 1)[0].split("\n")[1:]
+    statuses = set(line.split(":", 1)[0] for line in lines if line and not line.startswith(" "))
+    return "changed" if "changed" in statuses else "/".join(sorted(statuses))
+
+
+def test_django_settings_reads_the_host_once_and_skips_what_is_converged(inventory_file, run_site):
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default":
+        pytest.skip("the default scenario proves the shortcuts")
+    rc, output, recap = run_site(inventory_file)
+    assert rc == 0, output
+    assert set(counts["changed"] for counts in recap.values()) == {0}, output
+    for task in ("Create the group geodemo", "Create the system user geodemo", "Create the data and log directories",
+                 "Create the settings directory, readable by the Django group only, /etc/opt/geodemo",
+                 "Write settings.py with DATABASES", "List the migrations Django would apply",
+                 "Check that the venv imports psycopg2", "Remove the router when reads stay on the primary"):
+        assert _task_status(output, "django_settings : " + task) == "skipping", task + "\n" + output
+
+
+def test_a_rerun_fixes_django_settings_drift_the_probe_sees(inventory_file, db_host, run_site):
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default":
+        pytest.skip("the default scenario proves the shortcuts")
+    settings = "/etc/opt/geodemo/settings.py"
+    # An unapplied migration: auth's last one rolled back (it only widens a column).
+    db_host.run_expect([0], MANAGE + "migrate --no-input auth 0011")
+    assert db_host.run(MANAGE + "migrate --check").rc != 0
+    db_host.run_expect([0], "chmod 0644 %s" % settings)
+    db_host.run_expect([0], "chmod 0755 /etc/opt/geodemo")
+    db_host.run_expect([0], "chown root /var/log/geodemo")
+    db_host.run_expect([0], "usermod --shell /bin/sh geodemo")
+
+    rc, output, recap = run_site(inventory_file)
+
+    assert rc == 0, output
+    for task in ("Create the system user geodemo", "Create the data and log directories",
+                 "Create the settings directory, readable by the Django group only, /etc/opt/geodemo",
+                 "Write settings.py with DATABASES", "Apply migrations"):
+        assert _task_status(output, "django_settings : " + task) == "changed", task + "\n" + output
+    assert db_host.run(MANAGE + "migrate --check").rc == 0
+    assert db_host.file(settings).mode == 0o640
+    assert db_host.file("/etc/opt/geodemo").mode == 0o750
+    assert db_host.file("/var/log/geodemo").user == "geodemo"
+    assert db_host.user("geodemo").shell == "/bin/bash"
+
+
+def test_a_rerun_fixes_postgresql_drift_the_probe_sees(inventory_file, db_host, run_site):
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default":
+        pytest.skip("the default scenario proves the shortcuts")
+    config = "/etc/postgresql/15/main"
+    files = ["%s/conf.d/50-djangodeploy.conf" % config, "%s/pg_hba.conf" % config,
+             "%s/djangodeploy-projects/geodemo.json" % config]
+    converged = dict((path, db_host.file(path).content_string) for path in files)
+    db_host.run_expect([0], "echo 'work_mem = 7MB' >> %s/conf.d/50-djangodeploy.conf" % config)
+    # A block under our markers that this single server does not want (it uses the socket).
+    db_host.run_expect([0], "printf '%%s\\n' '# BEGIN djangodeploy.postgresql: project geodemo' "
+                            "'host all all 0.0.0.0/0 trust' '# END djangodeploy.postgresql: project geodemo' >> %s/pg_hba.conf" % config)
+    db_host.run_expect([0], "echo '{}' > %s/djangodeploy-projects/geodemo.json" % config)
+    db_host.run_expect([0], "chmod 0755 %s/djangodeploy-projects" % config)
+    db_host.run_expect([0], "systemctl disable postgresql")
+    db_host.run_expect([0], "touch %s/conf.d/40-djangodeploy-replication.conf" % config)
+
+    rc, output, recap = run_site(inventory_file)
+
+    assert rc == 0, output
+    for task in ("Configure the cluster", "Let this project's application servers in (pg_hba.conf)",
+                 "Record what this project wants of the server", "Create the folder of the projects' wishes",
+                 "Start PostgreSQL now and at boot", "Remove the replication settings of a server now alone",
+                 "Reload PostgreSQL"):
+        assert _task_status(output, "postgresql_install : " + task) == "changed", task + "\n" + output
+    for path in files:
+        assert db_host.file(path).content_string == converged[path], path
+    assert not db_host.file("%s/conf.d/40-djangodeploy-replication.conf" % config).exists
+    assert db_host.file("%s/djangodeploy-projects" % config).mode == 0o750
+    assert db_host.run("systemctl is-enabled postgresql").stdout.strip() == "enabled"
+    assert db_host.check_output("runuser -u postgres -- psql -XAtc 'SHOW work_mem'") != "7MB"
+    assert db_host.check_output("runuser -u postgres -- psql -XAtc \"SELECT count(*) FROM pg_hba_file_rules "
+                                "WHERE 'trust' = auth_method AND address = '0.0.0.0'\"") == "0"
+
+
+def test_a_rerun_refreshes_a_stale_copy_of_the_configuration(inventory_file, db_host, run_site):
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default":
+        pytest.skip("the default scenario proves the shortcuts")
+    config = "/etc/postgresql/15/main"
+    previous = "/var/backups/djangodeploy-postgresql/15-main"
+    db_host.run_expect([0], "echo '# stale' >> %s/postgresql.conf" % previous)
+    rc, output, recap = run_site(inventory_file)
+    assert rc == 0, output
+    assert _task_status(output, "postgresql_install : Keep the configuration the server runs with, to put back if a change fails") == "ok"
+    db_host.run_expect([0], "diff -r -q %s %s" % (config, previous))

@@ -59,7 +59,8 @@ def test_a_run_stopped_before_its_reload_is_finished_by_the_next(inventory_file,
         rc, output, recap = run_site(inventory_file, "-e", '{"postgresql_settings": {"work_mem": "5MB"}}')
         assert rc == 0, output
         after_template = output.split("postgresql_install : Configure the cluster]", 1)[1]
-        assert after_template.split("\n", 2)[1].startswith("ok:"), output  # the file was already right
+        # The file was already right: skipped on the probe's checksum (issue 18), never rewritten.
+        assert after_template.split("\n", 2)[1].startswith("skipping:"), output
         assert recap[db_host.backend.host]["changed"] > 0, output
         assert work_mem() == "5MB"
     finally:

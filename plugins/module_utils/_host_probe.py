@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) djangodeploy maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only state of a host in one module run (issue 18): a role asks once what it would
+otherwise ask with a module run per file, user and command, and skips the tasks whose
+answer is already as they would leave it."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import hashlib
+import os
+import pwd
+import stat
+import subprocess
+
+# A probe's command reports its result, not a log: the last lines say why it failed.
+OUTPUT_LIMIT = 4000
+
+
+def _name(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def _sha1(path):
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(65536), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def path_state(path):
+    """What `stat` and `file` would say of a path, without following a last symlink."""
+    try:
+        found = os.lstat(path)
+    except OSError:
+        return {"exists": False}
+    if stat.S_ISLNK(found.st_mode):
+        kind = "link"
+    elif stat.S_ISDIR(found.st_mode):
+        kind = "directory"
+    elif stat.S_ISREG(found.st_mode):
+        kind = "file"
+    else:
+        kind = "other"
+    state = {
+        "exists": True,
+        "type": kind,
+        "owner": _name(pwd.getpwuid, found.st_uid),
+        "group": _name(grp.getgrgid, found.st_gid),
+        "mode": "%04o" % stat.S_IMODE(found.st_mode),
+    }
+    if kind == "file":
+        try:
+            state["checksum"] = _sha1(path)
+        except OSError:
+            state["checksum"] = None  # unreadable: never equal to a wanted checksum
+    return state
+
+
+def user_state(name):
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return {"exists": False}
+    return {
+        "exists": True,
+        "uid": entry.pw_uid,
+        "group": _name(grp.getgrgid, entry.pw_gid),
+        "home": entry.pw_dir,
+        "shell": entry.pw_shell,
+    }
+
+
+def group_state(name):
+    try:
+        entry = grp.getgrnam(name)
+    except KeyError:
+        return {"exists": False}
+    return {"exists": True, "gid": entry.gr_gid}
+
+
+def _tail(data):
+    text = data.decode("utf-8", "replace")
+    return text[-OUTPUT_LIMIT:]
+
+
+def _drop_to(entry):
+    def change_user():
+        os.initgroups(entry.pw_name, entry.pw_gid)
+        os.setgid(entry.pw_gid)
+        os.setuid(entry.pw_uid)
+    return change_user
+
+
+def run_command(argv, user=None, environment=None, chdir=None, timeout=None):
+    """Run one read-only command, as `user` when given, and return its exit code and output.
+
+    Anything that keeps it from running (no such user or program, a time-out) is an exit
+    code other than 0 with the reason in stderr: a probe's caller treats every such answer as
+    "not known to be converged" and does the work the long way."""
+    env = dict(os.environ)
+    preexec = None
+    if user:
+        try:
+            entry = pwd.getpwnam(user)
+        except KeyError:
+            return {"rc": -1, "stdout": "", "stderr": "no user %s" % user}
+        if entry.pw_uid != os.geteuid():
+            if os.geteuid() != 0:
+                return {"rc": -1, "stdout": "", "stderr": "only root can run a command as %s" % user}
+            preexec = _drop_to(entry)
+        env.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
+    env.update(environment or {})
+    try:
+        process = subprocess.Popen(
+            argv, cwd=chdir or None, env=env, preexec_fn=preexec,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except (OSError, subprocess.SubprocessError) as error:
+        return {"rc": -1, "stdout": "", "stderr": str(error)}
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        return {"rc": -1, "stdout": _tail(out), "stderr": "timed out after %s s" % timeout}
+    return {"rc": process.returncode, "stdout": _tail(out), "stderr": _tail(err)}
+
+
+def probe(paths=(), users=(), groups=(), commands=None):
+    """The state of every named path, user, group and command, keyed by what was asked."""
+    return {
+        "paths": dict((path, path_state(path)) for path in paths),
+        "users": dict((name, user_state(name)) for name in users),
+        "groups": dict((name, group_state(name)) for name in groups),
+        "commands": dict(
+            (name, run_command(spec["argv"], spec.get("user"), spec.get("environment"),
+                               spec.get("chdir"), spec.get("timeout")))
+            for name, spec in (commands or {}).items()),
+    }

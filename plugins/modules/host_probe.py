@@ -1,0 +1,103 @@
+#!/usr/bin/python
+# Copyright (c) djangodeploy maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: host_probe
+short_description: Read the state of files, users, groups and read-only commands in one module run
+version_added: 0.1.0
+description:
+  - Returns, in one round trip, what a role would otherwise learn with a module run per item
+    (C(stat), C(getent), a C(command) with C(changed_when=false)), so that it can skip the tasks
+    whose answer is already as they would leave it.
+  - Changes nothing on the host. The commands must be read-only too; they run in check mode as well.
+  - A command that cannot be run (no such user or program, a time-out) reports an exit code other than 0
+    with the reason in its stderr, like one that failed.
+author:
+  - djangodeploy maintainers (@djangodeploy)
+options:
+  paths:
+    description: Paths to describe; a last symlink is not followed.
+    type: list
+    elements: path
+    default: []
+  users:
+    description: User names to look up.
+    type: list
+    elements: str
+    default: []
+  groups:
+    description: Group names to look up.
+    type: list
+    elements: str
+    default: []
+  commands:
+    description:
+      - Read-only commands, keyed by a name of the caller's choice. Each is a dictionary with
+        C(argv) (a list, required), C(user) (run as this user; needs root unless it is the
+        connected user), C(environment) (added to the module's own), C(chdir) and C(timeout) (seconds).
+    type: dict
+    default: {}
+notes:
+  - Supports check mode (it changes nothing either way).
+"""
+
+EXAMPLES = r"""
+- name: Read what the role needs to decide
+  djangodeploy.postgresql.host_probe:
+    paths: [/etc/opt/geodemo/settings.py]
+    users: [geodemo]
+    commands:
+      migrations:
+        argv: [/opt/geodemo/venv/bin/python, /opt/geodemo/manage.py, migrate, --check]
+        user: geodemo
+        environment: {DJANGO_SETTINGS_MODULE: settings, PYTHONPATH: /etc/opt/geodemo:/opt/geodemo}
+  register: probe
+"""
+
+RETURN = r"""
+paths:
+  description:
+    - Per path, C(exists); when it exists also C(type) (C(file), C(directory), C(link) or C(other)),
+      C(owner), C(group), C(mode) (four octal digits) and for a file its SHA-1 C(checksum) (null if unreadable).
+  returned: always
+  type: dict
+users:
+  description: Per user, C(exists); when it exists also C(uid), C(group) (primary), C(home) and C(shell).
+  returned: always
+  type: dict
+groups:
+  description: Per group, C(exists) and when it exists C(gid).
+  returned: always
+  type: dict
+commands:
+  description: Per command name, C(rc), C(stdout) and C(stderr) (their last 4000 characters).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils import _host_probe
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            paths=dict(type="list", elements="path", default=[]),
+            users=dict(type="list", elements="str", default=[]),
+            groups=dict(type="list", elements="str", default=[]),
+            commands=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    commands = module.params["commands"]
+    for name, spec in commands.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("argv"), list) or not spec["argv"]:
+            module.fail_json(msg="commands.%s: give a dictionary with a non-empty list argv" % name)
+    result = _host_probe.probe(module.params["paths"], module.params["users"], module.params["groups"], commands)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

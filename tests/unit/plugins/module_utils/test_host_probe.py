@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+"""host_probe's logic against real files, users and processes of the machine the tests run on."""
+import hashlib
+import os
+import pwd
+
+import pytest
+
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils import _host_probe as host_probe
+
+
+def test_a_file_reports_owner_group_mode_and_checksum(tmp_path):
+    path = tmp_path / "settings.py"
+    path.write_bytes(b"DEBUG = False\n")
+    os.chmod(str(path), 0o640)
+    state = host_probe.path_state(str(path))
+    me = pwd.getpwuid(os.getuid())
+    assert state["exists"] and state["type"] == "file"
+    assert state["owner"] == me.pw_name
+    assert state["mode"] == "0640"
+    assert state["checksum"] == hashlib.sha1(b"DEBUG = False\n").hexdigest()
+
+
+def test_a_changed_file_has_another_checksum(tmp_path):
+    path = tmp_path / "settings.py"
+    path.write_text("A = 1\n")
+    before = host_probe.path_state(str(path))["checksum"]
+    path.write_text("A = 2\n")
+    assert host_probe.path_state(str(path))["checksum"] != before
+
+
+def test_directories_links_and_missing_paths(tmp_path):
+    os.symlink(str(tmp_path / "nowhere"), str(tmp_path / "link"))
+    assert host_probe.path_state(str(tmp_path))["type"] == "directory"
+    assert "checksum" not in host_probe.path_state(str(tmp_path))
+    assert host_probe.path_state(str(tmp_path / "link"))["type"] == "link"
+    assert host_probe.path_state(str(tmp_path / "nowhere")) == {"exists": False}
+
+
+def test_users_and_groups():
+    me = pwd.getpwuid(os.getuid())
+    state = host_probe.user_state(me.pw_name)
+    assert state["exists"] and state["uid"] == me.pw_uid and state["home"] == me.pw_dir
+    assert host_probe.user_state("no-such-user-djangodeploy") == {"exists": False}
+    assert host_probe.group_state(state["group"])["exists"]
+    assert host_probe.group_state("no-such-group-djangodeploy") == {"exists": False}
+
+
+def test_a_command_reports_its_exit_code_output_and_environment(tmp_path):
+    result = host_probe.run_command(["sh", "-c", 'pwd; echo "$PROBE" >&2; exit 3'],
+                                    environment={"PROBE": "set"}, chdir=str(tmp_path))
+    assert result == {"rc": 3, "stdout": str(tmp_path) + "\n", "stderr": "set\n"}
+
+
+def test_what_keeps_a_command_from_running_is_a_failure_not_a_traceback():
+    assert host_probe.run_command(["/nonexistent/program"])["rc"] != 0
+    assert host_probe.run_command(["true"], user="no-such-user-djangodeploy")["rc"] != 0
+    timed_out = host_probe.run_command(["sleep", "5"], timeout=0.2)
+    assert timed_out["rc"] != 0 and "timed out" in timed_out["stderr"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can run a command as another user")
+def test_a_command_runs_as_the_user_asked_with_its_home():
+    nobody = pwd.getpwnam("nobody")
+    result = host_probe.run_command(["sh", "-c", 'id -u; id -G; echo "$HOME"'], user="nobody")
+    uid, groups, home = result["stdout"].split("\n")[:3]
+    assert result["rc"] == 0
+    assert int(uid) == nobody.pw_uid
+    assert "0" not in groups.split()  # root's groups are dropped
+    assert home == nobody.pw_dir
+
+
+def test_probe_keys_the_answers_by_what_was_asked(tmp_path):
+    found = host_probe.probe(paths=[str(tmp_path)], users=["root"], groups=["root"],
+                             commands={"check": {"argv": ["false"]}})
+    assert found["paths"][str(tmp_path)]["type"] == "directory"
+    assert found["users"]["root"]["uid"] == 0
+    assert found["groups"]["root"]["gid"] == 0
+    assert found["commands"]["check"]["rc"] == 1
