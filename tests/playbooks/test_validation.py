@@ -55,6 +55,18 @@ def test_bad_input_stops_with_the_variable_named(run_local, bad, named):
     assert "Traceback" not in result.stdout
 
 
+def test_every_bad_input_of_a_role_is_named_at_once(run_local):
+    given = dict(GOOD, postgresql_locale="en_US.ISO-8859-1", postgresql_ssl_days=0,
+                 postgresql_listen_addresses=["10.0.0.300"])
+    result = run_local(VALIDATE, given, ONE_HOST)
+    assert result.returncode != 0, result.stdout
+    failure = result.stdout[result.stdout.find("fatal:"):]
+    for named in ("postgresql_locale is 'en_US.ISO-8859-1'", "postgresql_ssl_days (0) must be at least 1",
+                  "postgresql_listen_addresses has 10.0.0.300"):
+        assert named in failure, result.stdout
+    assert "Traceback" not in result.stdout
+
+
 def test_backup_inputs_are_not_checked_when_backups_are_off(run_local):
     result = run_local(VALIDATE, dict(GOOD, postgresql_backup_enabled=False, postgresql_backup_keep=0), ONE_HOST)
     assert result.returncode == 0, result.stdout
