@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import glob
 import grp
 import hashlib
 import os
@@ -18,6 +19,8 @@ import subprocess
 
 # A probe's command reports its result, not a log: the last lines say why it failed.
 OUTPUT_LIMIT = 4000
+# The files a role reads whole are small configuration; a bigger one is not read.
+CONTENT_LIMIT = 1024 * 1024
 
 
 def _name(lookup, number):
@@ -86,6 +89,24 @@ def group_state(name):
     return {"exists": True, "gid": entry.gr_gid}
 
 
+def file_contents(patterns):
+    """The text of every regular file that a pattern (a path or a glob) matches, by path.
+
+    A file that cannot be read, is not UTF-8 or is over CONTENT_LIMIT bytes is left out, as
+    a missing one is: the caller reads it the long way, or treats it as unknown."""
+    found = {}
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)):
+            try:
+                if not stat.S_ISREG(os.lstat(path).st_mode) or os.path.getsize(path) > CONTENT_LIMIT:
+                    continue
+                with open(path, "rb") as handle:
+                    found[path] = handle.read().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+    return found
+
+
 def _tail(data):
     text = data.decode("utf-8", "replace")
     return text[-OUTPUT_LIMIT:]
@@ -133,10 +154,12 @@ def run_command(argv, user=None, environment=None, chdir=None, timeout=None):
     return {"rc": process.returncode, "stdout": _tail(out), "stderr": _tail(err)}
 
 
-def probe(paths=(), users=(), groups=(), commands=None):
-    """The state of every named path, user, group and command, keyed by what was asked."""
+def probe(paths=(), users=(), groups=(), commands=None, contents=()):
+    """The state of every named path, user, group and command, keyed by what was asked, and
+    the text of the files the contents patterns match."""
     return {
         "paths": dict((path, path_state(path)) for path in paths),
+        "contents": file_contents(contents),
         "users": dict((name, user_state(name)) for name in users),
         "groups": dict((name, group_state(name)) for name in groups),
         "commands": dict(

@@ -31,6 +31,15 @@ options:
     type: list
     elements: str
     default: []
+  contents:
+    description:
+      - Paths or glob patterns (C(/etc/postgresql/15/main/djangodeploy-projects/*.json)) of files to read
+        whole, as C(slurp) would, without a module run per file.
+      - A file that is not a regular file, cannot be read, is not UTF-8 or is over 1 MiB is left out of
+        RV(contents), as a file that does not exist is.
+    type: list
+    elements: str
+    default: []
   commands:
     description:
       - Read-only commands, keyed by a name of the caller's choice. Each is a dictionary with
@@ -62,6 +71,10 @@ paths:
       C(owner), C(group), C(mode) (four octal digits) and for a file its SHA-1 C(checksum) (null if unreadable).
   returned: always
   type: dict
+contents:
+  description: The text of each file the O(contents) patterns matched, by its path.
+  returned: always
+  type: dict
 users:
   description: Per user, C(exists); when it exists also C(uid), C(group) (primary), C(home) and C(shell).
   returned: always
@@ -88,6 +101,7 @@ def main():
             users=dict(type="list", elements="str", default=[]),
             groups=dict(type="list", elements="str", default=[]),
             commands=dict(type="dict", default={}),
+            contents=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -95,7 +109,8 @@ def main():
     for name, spec in commands.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("argv"), list) or not spec["argv"]:
             module.fail_json(msg="commands.%s: give a dictionary with a non-empty list argv" % name)
-    result = _host_probe.probe(module.params["paths"], module.params["users"], module.params["groups"], commands)
+    result = _host_probe.probe(module.params["paths"], module.params["users"], module.params["groups"], commands,
+                               module.params["contents"])
     module.exit_json(changed=False, **result)
 
 

@@ -77,3 +77,16 @@ def test_probe_keys_the_answers_by_what_was_asked(tmp_path):
     assert found["users"]["root"]["uid"] == 0
     assert found["groups"]["root"]["gid"] == 0
     assert found["commands"]["check"]["rc"] == 1
+
+
+def test_contents_reads_the_files_a_glob_matches_and_leaves_out_what_it_cannot(tmp_path):
+    (tmp_path / "shop.json").write_text('{"project": "shop"}\n')
+    (tmp_path / "blog.json").write_text("ünïcødé\n")
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe")
+    (tmp_path / "big.json").write_bytes(b"x" * (host_probe.CONTENT_LIMIT + 1))
+    (tmp_path / "dir.json").mkdir()
+    os.symlink(str(tmp_path / "shop.json"), str(tmp_path / "link.json"))
+    (tmp_path / "notes.txt").write_text("not matched")
+    found = host_probe.probe(contents=[str(tmp_path / "*.json"), str(tmp_path / "missing.conf")])["contents"]
+    assert found == {str(tmp_path / "blog.json"): "ünïcødé\n", str(tmp_path / "shop.json"): '{"project": "shop"}\n'}
+
