@@ -89,4 +89,3 @@ def test_contents_reads_the_files_a_glob_matches_and_leaves_out_what_it_cannot(t
     (tmp_path / "notes.txt").write_text("not matched")
     found = host_probe.probe(contents=[str(tmp_path / "*.json"), str(tmp_path / "missing.conf")])["contents"]
     assert found == {str(tmp_path / "blog.json"): "ünïcødé\n", str(tmp_path / "shop.json"): '{"project": "shop"}\n'}
-
