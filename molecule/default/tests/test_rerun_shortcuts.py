@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-# The tests are shared with other scenarios' verifiers through molecule/shared; these need the
-# default scenario's single server.
+# They need the default scenario's single server (its paths, one project, no standbys): a
+# verifier run under another scenario's name skips them.
 pytestmark = pytest.mark.skipif(os.environ.get("MOLECULE_SCENARIO_NAME") != "default",
                                 reason="the default scenario proves the shortcuts")
 
