@@ -18,14 +18,14 @@ INITDB_DATABASES = 3
 
 
 def parse_clusters(lines):
-    """Lines "VERSION NAME PORT STATUS DATADIR DATABASES TABLESPACES" (the role's probe of
-    pg_lsclusters and each data directory) as dicts."""
+    """Lines "VERSION NAME PORT STATUS OWNER DATADIR LOGFILE DATABASES TABLESPACES" (the role's
+    probe: pg_lsclusters' line and two counts read in the data directory) as dicts."""
     clusters = []
     for line in lines:
         fields = line.split()
-        if len(fields) != 7:
+        if len(fields) != 9:
             raise ValueError("unexpected cluster line %r" % line)
-        version, name, port, status, data, databases, tablespaces = fields
+        version, name, port, status, _owner, data, _log, databases, tablespaces = fields
         clusters.append({"version": version, "name": name, "port": int(port), "status": status, "data": data,
                          "holds_data": int(databases) > INITDB_DATABASES or int(tablespaces) > 0})
     return clusters

@@ -67,11 +67,20 @@ def test_the_roles_skip_the_input_checks_the_site_playbook_made(converged_rerun)
     # The argument specs were checked by the validate play: the roles' entry points check them no more.
     assert "Validating arguments against arg spec" not in output.split("PLAY [Install PostgreSQL", 1)[1]
     assert output.split("postgresql_backup : Install the backup timer]", 1)[1].split("\n", 2)[1].startswith("skipping:")
-    for apt_task in ("Install PostgreSQL, PostGIS for GeoDjango, and acl]",
-                     "Install the driver our modules use on the database host, and acl]",
-                     "Install acl, GeoDjango's system libraries"):
-        after = output.split(apt_task, 1)[1]
-        assert after.split("\n", 2)[1].startswith("skipping:"), apt_task + "\n" + output
+    for apt_task in ("postgresql_install : Install PostgreSQL, PostGIS for GeoDjango, and acl",
+                     "db_user_and_database : Install the driver our modules use on the database host, and acl",
+                     "django_settings : Install acl, GeoDjango's system libraries (GDAL, PROJ, binutils) and Debian's python3-psycopg2"):
+        assert _task_status(output, apt_task) in ("skipping", "not run"), apt_task + "\n" + output
+    # The check-mode refresh of apt's lists is asked only before an apt task (not by every role
+    # and validate entry point), and skipped outside --check.
+    refreshes = output.split("Refresh apt's package lists for check mode]")[1:]
+    assert 0 < len(refreshes) <= 2, output
+    assert all(after.split("\n", 2)[1].startswith("skipping:") for after in refreshes), output
+    # The probe's reads of the running server stand: no second read of the clusters, nor of the
+    # cluster's encoding or of whether it runs with the files on disk.
+    for task in ("Read the clusters again", "Read the cluster's encoding and what it holds",
+                 "Compare the configuration on disk with the one the server runs"):
+        assert _task_status(output, "postgresql_install : " + task) == "skipping", task + "\n" + output
 
 
 MANAGE = ("cd /opt/geodemo && runuser -u geodemo -- env PYTHONPATH=/etc/opt/geodemo:/opt/geodemo "
@@ -80,7 +89,10 @@ MANAGE = ("cd /opt/geodemo && runuser -u geodemo -- env PYTHONPATH=/etc/opt/geod
 
 def _task_status(output, task):
     """What a task reported, once per item: "changed" when any item changed, else the one status
-    (ok, skipping, ...) all its lines share."""
+    (ok, skipping, ...) all its lines share; "not run" when the run did not reach it (a skipped
+    include)."""
+    if task + "]" not in output:
+        return "not run"
     lines = output.split(task + "]", 1)[1].split("\n\n", 1)[0].split("\n")[1:]
     statuses = set(line.split(":", 1)[0] for line in lines if line and not line.startswith(" "))
     return "changed" if "changed" in statuses else "/".join(sorted(statuses))
@@ -88,11 +100,18 @@ def _task_status(output, task):
 
 def test_django_settings_reads_the_host_once_and_skips_what_is_converged(converged_rerun):
     output = converged_rerun
+    assert _task_status(output, "django_settings : Write settings.py with DATABASES") == "skipping", output
+    # Each group of tasks the probe found nothing for is one skipped include.
+    for include in ("Create the system user, the folders and the packages the project runs with",
+                    "Add the standbys as the replica alias, or remove the router of the standbys there were",
+                    "Migrate the database"):
+        assert _task_status(output, "django_settings : " + include) == "skipping", include + "\n" + output
     for task in ("Create the group geodemo", "Create the system user geodemo", "Create the data and log directories",
                  "Create the settings directory, readable by the Django group only, /etc/opt/geodemo",
-                 "Write settings.py with DATABASES", "List the migrations Django would apply",
-                 "Check that the venv imports psycopg2", "Remove the router when reads stay on the primary"):
-        assert _task_status(output, "django_settings : " + task) == "skipping", task + "\n" + output
+                 "Install acl, GeoDjango's system libraries (GDAL, PROJ, binutils) and Debian's python3-psycopg2",
+                 "List the migrations Django would apply", "Check that the venv imports psycopg2",
+                 "Remove the router when reads stay on the primary"):
+        assert _task_status(output, "django_settings : " + task) == "not run", task + "\n" + output
 
 
 def test_a_rerun_fixes_django_settings_drift_the_probe_sees(inventory_file, db_host, run_site):
@@ -159,3 +178,31 @@ def test_a_rerun_refreshes_a_stale_copy_of_the_configuration(inventory_file, db_
     assert rc == 0, output
     assert _task_status(output, "postgresql_install : Keep the configuration the server runs with, to put back if a change fails") == "ok"
     db_host.run_expect([0], "diff -r -q %s %s" % (config, previous))
+
+
+PSQL = "runuser -u postgres -- psql -XAt --command "
+
+
+def test_a_rerun_applies_a_file_written_after_the_last_reload(inventory_file, db_host, run_site):
+    # A run stopped between writing a file and reloading leaves it as the next run wants it:
+    # only its time says the server does not run with it yet.
+    db_host.run_expect([0], "touch /etc/postgresql/15/main/conf.d/50-djangodeploy.conf")
+    rc, output, recap = run_site(inventory_file)
+    assert rc == 0, output
+    assert _task_status(output, "postgresql_install : Compare the configuration on disk with the one the server runs") == "changed", output
+    assert _task_status(output, "postgresql_install : Reload PostgreSQL") == "changed", output
+    rc, output, recap = run_site(inventory_file)
+    assert rc == 0 and recap[db_host.backend.host]["changed"] == 0, output
+
+
+def test_a_rerun_still_refuses_a_cluster_that_is_not_utf8(inventory_file, db_host, run_site):
+    # The probe's read of the running cluster stands for cluster.yml's: template1 made to say
+    # SQL_ASCII (a catalog edit, undone below) must stop the run as a real one would.
+    db_host.run_expect([0], PSQL + "\"UPDATE pg_database SET encoding = pg_char_to_encoding('SQL_ASCII') WHERE datname = 'template1'\"")
+    try:
+        rc, output, recap = run_site(inventory_file)
+    finally:
+        db_host.run_expect([0], PSQL + "\"UPDATE pg_database SET encoding = pg_char_to_encoding('UTF8') WHERE datname = 'template1'\"")
+    assert rc != 0, output
+    assert "uses encoding SQL_ASCII" in output and "databases [geodemo]" in output, output
+    assert _task_status(output, "postgresql_install : Stop on a non-UTF-8 cluster that holds data") == "fatal", output

@@ -6,8 +6,9 @@ from ansible_collections.djangodeploy.postgresql.plugins.filter.postgresql_clust
 
 
 def line(version, databases=4, status="online", name="main", port=5432, tablespaces=0):
-    fields = (version, name, port, status, version, name, databases, tablespaces)
-    return "%s %s %d %s /var/lib/postgresql/%s/%s %d %d" % fields
+    """pg_lsclusters' line for the cluster, then the counts the role's probe appends."""
+    fields = (version, name, port, status, version, name, version, name, databases, tablespaces)
+    return "%s %s %d %s postgres /var/lib/postgresql/%s/%s /var/log/postgresql/postgresql-%s-%s.log %d %d" % fields
 
 
 def test_a_fresh_host_gets_the_release_major():
