@@ -16,6 +16,7 @@ import os
 import pwd
 import stat
 import subprocess
+import time
 
 # A probe's command reports its result, not a log: the last lines say why it failed.
 OUTPUT_LIMIT = 4000
@@ -120,12 +121,9 @@ def _drop_to(entry):
     return change_user
 
 
-def run_command(argv, user=None, environment=None, chdir=None, timeout=None):
-    """Run one read-only command, as `user` when given, and return its exit code and output.
-
-    Anything that keeps it from running (no such user or program, a time-out) is an exit
-    code other than 0 with the reason in stderr: a probe's caller treats every such answer as
-    "not known to be converged" and does the work the long way."""
+def _start(argv, user=None, environment=None, chdir=None):
+    """Start one read-only command, as `user` when given: the process, or the answer (rc -1,
+    the reason in stderr) when it cannot start."""
     env = dict(os.environ)
     preexec = None
     if user:
@@ -140,18 +138,47 @@ def run_command(argv, user=None, environment=None, chdir=None, timeout=None):
         env.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
     env.update(environment or {})
     try:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             argv, cwd=chdir or None, env=env, preexec_fn=preexec,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except (OSError, subprocess.SubprocessError) as error:
         return {"rc": -1, "stdout": "", "stderr": str(error)}
+
+
+def _finish(process, timeout, deadline):
+    if isinstance(process, dict):
+        return process
     try:
-        out, err = process.communicate(timeout=timeout)
+        out, err = process.communicate(timeout=None if deadline is None else max(0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         process.kill()
         out, err = process.communicate()
         return {"rc": -1, "stdout": _tail(out), "stderr": "timed out after %s s" % timeout}
     return {"rc": process.returncode, "stdout": _tail(out), "stderr": _tail(err)}
+
+
+def run_commands(commands):
+    """Run read-only commands ({name: {argv, user, environment, chdir, timeout}}) side by side
+    and return each one's exit code and output by name: the probe waits for the slowest, not
+    for their sum. Each is started from this thread (a user change runs in the child before
+    exec) and its time-out counts from its start.
+
+    Anything that keeps one from running (no such user or program, a time-out) is an exit
+    code other than 0 with the reason in stderr: a probe's caller treats every such answer as
+    "not known to be converged" and does the work the long way."""
+    started = []
+    for name, spec in commands.items():
+        timeout = spec.get("timeout")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        started.append((name, _start(spec["argv"], spec.get("user"), spec.get("environment"), spec.get("chdir")),
+                        timeout, deadline))
+    return dict((name, _finish(process, timeout, deadline)) for name, process, timeout, deadline in started)
+
+
+def run_command(argv, user=None, environment=None, chdir=None, timeout=None):
+    """One command of run_commands."""
+    return run_commands({"command": {"argv": argv, "user": user, "environment": environment,
+                                     "chdir": chdir, "timeout": timeout}})["command"]
 
 
 def probe(paths=(), users=(), groups=(), commands=None, contents=()):
@@ -162,8 +189,5 @@ def probe(paths=(), users=(), groups=(), commands=None, contents=()):
         "contents": file_contents(contents),
         "users": dict((name, user_state(name)) for name in users),
         "groups": dict((name, group_state(name)) for name in groups),
-        "commands": dict(
-            (name, run_command(spec["argv"], spec.get("user"), spec.get("environment"),
-                               spec.get("chdir"), spec.get("timeout")))
-            for name, spec in (commands or {}).items()),
+        "commands": run_commands(commands or {}),
     }

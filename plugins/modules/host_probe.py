@@ -44,7 +44,10 @@ options:
     description:
       - Read-only commands, keyed by a name of the caller's choice. Each is a dictionary with
         C(argv) (a list, required), C(user) (run as this user; needs root unless it is the
-        connected user), C(environment) (added to the module's own), C(chdir) and C(timeout) (seconds).
+        connected user), C(environment) (added to the module's own), C(chdir) and C(timeout) (seconds,
+        from the command's start).
+      - They run side by side, all started at once, so the module run takes as long as the slowest
+        one. None may depend on another's effect.
     type: dict
     default: {}
 notes:

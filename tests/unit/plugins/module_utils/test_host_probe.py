@@ -89,3 +89,18 @@ def test_contents_reads_the_files_a_glob_matches_and_leaves_out_what_it_cannot(t
     (tmp_path / "notes.txt").write_text("not matched")
     found = host_probe.probe(contents=[str(tmp_path / "*.json"), str(tmp_path / "missing.conf")])["contents"]
     assert found == {str(tmp_path / "blog.json"): "ünïcødé\n", str(tmp_path / "shop.json"): '{"project": "shop"}\n'}
+
+
+def test_commands_run_side_by_side_each_with_its_own_answer_and_time_out(tmp_path):
+    # The first waits for a file only the second makes: one after the other, it would time out.
+    signal = str(tmp_path / "second-ran")
+    answers = host_probe.run_commands({
+        "first": {"argv": ["sh", "-c", 'while [ ! -e "$1" ]; do sleep 0.05; done; echo one', "sh", signal], "timeout": 20},
+        "second": {"argv": ["sh", "-c", 'touch "$1"; echo two >&2; exit 4', "sh", signal]},
+        "slow": {"argv": ["sleep", "30"], "timeout": 0.3},
+        "missing": {"argv": ["/nonexistent/program"]},
+    })
+    assert answers["first"] == {"rc": 0, "stdout": "one\n", "stderr": ""}
+    assert answers["second"] == {"rc": 4, "stdout": "", "stderr": "two\n"}
+    assert answers["slow"]["rc"] != 0 and "timed out after 0.3 s" in answers["slow"]["stderr"]
+    assert answers["missing"]["rc"] == -1
