@@ -134,7 +134,8 @@ def main():  # pylint: disable=too-many-locals
     rows = [[what[label], "%.1f" % _bench.median([m[0] for m in results[label]]),
              "%.2f" % _bench.median([m[1] for m in results[label]]),
              ",".join(sorted(set(str(m[2]) for m in results[label]))),
-             "%.1f s, %.1f CPU-s" % firsts[label][:2] if label in firsts else "-"]
+             ("%.1f s, %.1f CPU-s" % firsts[label][:2] + (" (on the host site.yml converged)" if label == "ours-db" else ""))
+             if label in firsts else "-"]
             for label in ("theirs", "ours-db", "ours-site") if results.get(label)]
     text = ["# Our site rerun against geerlingguy.postgresql's database-only rerun", "",
             "Run %s by `bench/anchor.py %s` (%.0f s in all, log %s)."
