@@ -175,12 +175,6 @@ def run_commands(commands):
     return dict((name, _finish(process, timeout, deadline)) for name, process, timeout, deadline in started)
 
 
-def run_command(argv, user=None, environment=None, chdir=None, timeout=None):
-    """One command of run_commands."""
-    return run_commands({"command": {"argv": argv, "user": user, "environment": environment,
-                                     "chdir": chdir, "timeout": timeout}})["command"]
-
-
 def probe(paths=(), users=(), groups=(), commands=None, contents=()):
     """The state of every named path, user, group and command, keyed by what was asked, and
     the text of the files the contents patterns match."""

@@ -46,23 +46,28 @@ def test_users_and_groups():
     assert host_probe.group_state("no-such-group-djangodeploy") == {"exists": False}
 
 
+def run_one(argv, **spec):
+    """One command through run_commands, the probe's only way to run them."""
+    return host_probe.run_commands({"it": dict(spec, argv=argv)})["it"]
+
+
 def test_a_command_reports_its_exit_code_output_and_environment(tmp_path):
-    result = host_probe.run_command(["sh", "-c", 'pwd; echo "$PROBE" >&2; exit 3'],
-                                    environment={"PROBE": "set"}, chdir=str(tmp_path))
+    result = run_one(["sh", "-c", 'pwd; echo "$PROBE" >&2; exit 3'],
+                     environment={"PROBE": "set"}, chdir=str(tmp_path))
     assert result == {"rc": 3, "stdout": str(tmp_path) + "\n", "stderr": "set\n"}
 
 
 def test_what_keeps_a_command_from_running_is_a_failure_not_a_traceback():
-    assert host_probe.run_command(["/nonexistent/program"])["rc"] != 0
-    assert host_probe.run_command(["true"], user="no-such-user-djangodeploy")["rc"] != 0
-    timed_out = host_probe.run_command(["sleep", "5"], timeout=0.2)
+    assert run_one(["/nonexistent/program"])["rc"] != 0
+    assert run_one(["true"], user="no-such-user-djangodeploy")["rc"] != 0
+    timed_out = run_one(["sleep", "5"], timeout=0.2)
     assert timed_out["rc"] != 0 and "timed out" in timed_out["stderr"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can run a command as another user")
 def test_a_command_runs_as_the_user_asked_with_its_home():
     nobody = pwd.getpwnam("nobody")
-    result = host_probe.run_command(["sh", "-c", 'id -u; id -G; echo "$HOME"'], user="nobody")
+    result = run_one(["sh", "-c", 'id -u; id -G; echo "$HOME"'], user="nobody")
     uid, groups, home = result["stdout"].split("\n")[:3]
     assert result["rc"] == 0
     assert int(uid) == nobody.pw_uid
