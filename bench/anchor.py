@@ -66,19 +66,11 @@ OUR_DB_PLAY = """---
 """
 
 
-def run(playbook, inventory, work, log, env=None):
+def run(playbook, inventory, work, log):
     """(wall s, controller CPU s, changed) of one ansible-playbook run, its SSH masters reaped."""
-    control_dir = tempfile.mkdtemp(prefix="cp-", dir=work)
-    extra = {"ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir, "ANSIBLE_ROLES_PATH": os.path.join(work, "roles")}
-    extra.update(env or {})
-    cmd = [os.path.join(_bench.VENV_BIN, "ansible-playbook"), "-i", inventory, playbook]
-    try:
-        seconds, cpu, out = _bench.timed_cpu(cmd, env=_bench.ansible_env(extra), cwd=_bench.REPO, log=log)
-    finally:
-        before = _bench.children_cpu()
-        rerun.reap_ssh_masters(control_dir)
-        cpu_masters = _bench.children_cpu() - before
-    return seconds, cpu + cpu_masters, _bench.changed_total(out)
+    seconds, cpu, out = rerun.timed_playbook(playbook, inventory, {"ANSIBLE_ROLES_PATH": os.path.join(work, "roles")},
+                                             cwd=_bench.REPO, log=log)
+    return seconds, cpu, _bench.changed_total(out)
 
 
 def main():  # pylint: disable=too-many-locals

@@ -64,6 +64,24 @@ def reap_ssh_masters(control_dir):
             return
 
 
+def timed_playbook(playbook, inventory, extra_env=None, cwd=None, log=None, args=()):
+    """(wall s, controller CPU s, output) of one ansible-playbook run over SSH: its own
+    ControlPersist directory beside the inventory, whose masters are stopped and reaped
+    afterwards so that their CPU counts."""
+    extra = dict(extra_env or {})
+    control_dir = tempfile.mkdtemp(prefix="cp-", dir=os.path.dirname(inventory))
+    extra["ANSIBLE_SSH_CONTROL_PATH_DIR"] = control_dir
+    cmd = [os.path.join(_bench.VENV_BIN, "ansible-playbook"), "-i", inventory, playbook] + list(args)
+    try:
+        seconds, cpu, out = _bench.timed_cpu(cmd, env=_bench.ansible_env(extra), cwd=cwd, log=log, timeout=3600)
+    finally:
+        before = _bench.children_cpu()
+        reap_ssh_masters(control_dir)
+        masters = _bench.children_cpu() - before
+        shutil.rmtree(control_dir, ignore_errors=True)
+    return seconds, cpu + masters, out
+
+
 class Checkout:
     """A checkout of the collection as ansible-playbook sees it: its playbooks, its
     ansible.cfg and a collection path that resolves djangodeploy.postgresql to it."""
@@ -75,19 +93,8 @@ class Checkout:
         extra = {"ANSIBLE_CONFIG": os.path.join(self.top, "ansible.cfg"),
                  "ANSIBLE_COLLECTIONS_PATH": self.collections}
         extra.update(env or {})
-        control_dir = tempfile.mkdtemp(prefix="cp-", dir=os.path.dirname(inventory))
-        extra["ANSIBLE_SSH_CONTROL_PATH_DIR"] = control_dir
-        cmd = [os.path.join(_bench.VENV_BIN, "ansible-playbook"), "-i", inventory,
-               os.path.join(self.top, "playbooks", "site.yml")] + list(args)
-        try:
-            seconds, cpu, out = _bench.timed_cpu(cmd, env=_bench.ansible_env(extra), cwd=self.top, log=log,
-                                                 timeout=3600)
-        finally:
-            before = _bench.children_cpu()
-            reap_ssh_masters(control_dir)
-            masters = _bench.children_cpu() - before
-            shutil.rmtree(control_dir, ignore_errors=True)
-        return seconds, cpu + masters, out
+        return timed_playbook(os.path.join(self.top, "playbooks", "site.yml"), inventory, extra, cwd=self.top,
+                              log=log, args=args)
 
 
 def write_inventory(work, name, connection):
