@@ -34,6 +34,10 @@ ATTRIBUTES = (
     ("lc_ctype", "d.datctype"),
     ("conn_limit", "d.datconnlimit"),
     ("tablespace", "t.spcname"),
+    # Whether PUBLIC (grantee 0) may connect, whoever granted it; a NULL datacl is the default,
+    # which lets PUBLIC connect.
+    ("public_connect", "EXISTS (SELECT 1 FROM pg_catalog.aclexplode(coalesce(d.datacl, pg_catalog.acldefault('d', d.datdba))) a"
+                       " WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT')"),
 )
 
 LOCALE_KEYS = ("lc_collate", "lc_ctype")
@@ -52,6 +56,8 @@ def database_item_spec():
         tablespace=dict(type="str"),
         force=dict(type="bool"),
         extensions=dict(type="list", elements="str"),
+        public_connect=dict(type="bool"),
+        own_public_schema=dict(type="bool"),
     )
 
 
@@ -198,6 +204,7 @@ class DatabaseStep:
         self.before = _public(have)
         self.after = None
         self.extensions = (want["extensions"] or []) if want["state"] == "present" else []
+        self.own_public_schema = bool(want["own_public_schema"]) and want["state"] == "present"
 
 
 class DatabasePlan:
@@ -313,12 +320,16 @@ class DatabasePlan:
         if want["tablespace"] is not None:
             parts.append("TABLESPACE " + quote_ident(want["tablespace"]))
         step.statements.append(Statement(" ".join(parts)))
+        # A new database's ACL is the default, which lets PUBLIC connect.
+        if want["public_connect"] is False:
+            step.statements.append(Statement("REVOKE CONNECT ON DATABASE %s FROM PUBLIC" % quote_ident(want["name"])))
         step.report["created"] = True
         step.after = {
             "owner": want["owner"], "encoding": encoding,
             "lc_collate": locales["lc_collate"], "lc_ctype": locales["lc_ctype"],
             "conn_limit": want["conn_limit"] if want["conn_limit"] is not None else -1,
             "tablespace": want["tablespace"] or "pg_default",
+            "public_connect": want["public_connect"] is not False,
         }
 
     def _plan_alter(self, step, encoding):
@@ -332,11 +343,12 @@ class DatabasePlan:
                 raise ValidationError(
                     "%s%s: database %r exists with %s %r, not %r; PostgreSQL cannot change it "
                     "(dump, drop, recreate and restore the database)" % (label, key, name, key, have[key], want[key]))
-        if step.extensions and not have["allowconn"]:
-            raise ValidationError(
-                "%sextensions: database %r does not accept connections (datallowconn is false), so no "
-                "extension can be created in it; allow connections (ALTER DATABASE .. ALLOW_CONNECTIONS true) "
-                "or leave out %sextensions" % (label, name, label))
+        for wanted, key in ((step.extensions, "extensions"), (step.own_public_schema, "own_public_schema")):
+            if wanted and not have["allowconn"]:
+                raise ValidationError(
+                    "%s%s: database %r does not accept connections (datallowconn is false), so nothing can be "
+                    "done in it; allow connections (ALTER DATABASE .. ALLOW_CONNECTIONS true) or leave out %s%s"
+                    % (label, key, name, label, key))
         quoted = quote_ident(name)
         after = dict(step.before)
         if want["owner"] is not None and want["owner"] != have["owner"]:
@@ -353,6 +365,11 @@ class DatabasePlan:
                     "has %d; close them (or run the task when it is idle)" % (label, name, want["tablespace"], sessions))
             step.statements.append(Statement("ALTER DATABASE %s SET TABLESPACE %s" % (quoted, quote_ident(want["tablespace"]))))
             after["tablespace"] = want["tablespace"]
+        if want["public_connect"] is not None and want["public_connect"] != have["public_connect"]:
+            step.statements.append(Statement(
+                ("GRANT CONNECT ON DATABASE %s TO PUBLIC" if want["public_connect"] else "REVOKE CONNECT ON DATABASE %s FROM PUBLIC")
+                % quoted))
+            after["public_connect"] = want["public_connect"]
         step.after = after
 
 
@@ -370,6 +387,41 @@ def plan_databases(wanted, current, found, login_db="postgres"):
 
 def extension_statements(missing):
     return [Statement("CREATE EXTENSION IF NOT EXISTS %s CASCADE" % quote_ident(ext)) for ext in missing]
+
+
+# Schema public of the connected database: its owner's name, whether it belongs to the database
+# owner (PostgreSQL 15 gives it to pg_database_owner, which is always the owner), and whether
+# PUBLIC may create in it. No row: the database has no schema public.
+_PUBLIC_SCHEMA = """
+SELECT pg_catalog.pg_get_userbyid(d.datdba) AS owner,
+       pg_catalog.pg_get_userbyid(n.nspowner) IN (pg_catalog.pg_get_userbyid(d.datdba), 'pg_database_owner') AS owned,
+       EXISTS (SELECT 1 FROM pg_catalog.aclexplode(coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) a
+               WHERE a.grantee = 0 AND a.privilege_type = 'CREATE') AS public_create
+FROM pg_catalog.pg_database d, pg_catalog.pg_namespace n
+WHERE d.datname = pg_catalog.current_database() AND n.nspname = 'public'
+"""
+
+
+def public_schema_statements(state):
+    """What makes schema public as PostgreSQL 15 makes it in a new database: the database
+    owner's, and no CREATE for PUBLIC. state: a row of _PUBLIC_SCHEMA, None without the schema."""
+    if state is None:
+        return []
+    statements = []
+    if not state["owned"]:
+        statements.append(Statement("ALTER SCHEMA public OWNER TO %s" % quote_ident(state["owner"])))
+    if state["public_create"]:
+        statements.append(Statement("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+    return statements
+
+
+def predicted_public_schema(server_version_num, owner):
+    """Check mode, for a database it would create: from PostgreSQL 15 on, a new database's
+    schema public is as wanted; before, it belongs to the bootstrap superuser and PUBLIC may
+    create in it (template1's, unless someone changed it)."""
+    if server_version_num >= 150000:
+        return None
+    return {"owner": owner, "owned": False, "public_create": True}
 
 
 def missing_extensions(conn, wanted_exts):
@@ -411,9 +463,11 @@ class Progress:
 
 
 def apply_steps(conn, steps, conn_factory, check_mode):
-    """Run each step's statements (autocommit), then its extensions over a
-    connection to the database itself.  Returns the result dict."""
+    """Run each step's statements (autocommit), then what it wants in the
+    database itself (extensions, schema public) over a connection to that
+    database.  Returns the result dict."""
     progress = Progress(check_mode)
+    server = _ServerFacts(conn)
     for step in steps:
         ran = []
         try:
@@ -422,34 +476,63 @@ def apply_steps(conn, steps, conn_factory, check_mode):
                     conn.execute(statement.sql)
                 ran.append(statement)
                 progress.queries.append(statement.masked)
-            missing = _apply_extensions(step, conn_factory, check_mode, ran, progress.queries)
+            missing, schema = _apply_in_database(step, conn_factory, check_mode, server, ran, progress.queries)
         except DatabaseError as exc:
             progress.fail(step, ran, exc)
         if missing:
             step.report["extensions_created"] = missing
+        if schema:
+            step.report["public_schema_changed"] = True
         if ran:
             step.report["changed"] = True
-            after = dict(step.after or {})
+            before, after = dict(step.before), dict(step.after or {})
             if missing:
                 after["extensions_created"] = missing
-            progress.diffs.append(diff_entry(step.want["name"], step.before, after, ran))
+            if schema:
+                before.update(public_schema_owned=schema["owned"], public_schema_create=schema["public_create"])
+                after.update(public_schema_owned=True, public_schema_create=False)
+            progress.diffs.append(diff_entry(step.want["name"], before, after, ran))
             progress.done.append(step.want["name"])
         progress.reports.append(step.report)
     return progress.result()
 
 
-def _apply_extensions(step, conn_factory, check_mode, ran, queries):
-    """Create the missing extensions; returns their names.  A database that
-    check mode did not create has all of them missing."""
+class _ServerFacts:
+    """The login role and server version, read only when check mode predicts a new database's schema public."""
+
+    def __init__(self, conn):
+        self._conn = conn
+        self._row = None
+
+    def get(self, key):
+        if self._row is None:
+            self._row = self._conn.query(
+                "SELECT current_user::text AS login_role, current_setting('server_version_num')::int AS version")[0]
+        return self._row[key]
+
+
+def _apply_in_database(step, conn_factory, check_mode, server, ran, queries):
+    """Create the missing extensions, then make schema public the owner's; returns the
+    extensions' names and the state schema public was found in (None when it needed
+    nothing).  A database that check mode did not create has every extension missing and
+    its schema predicted."""
     name = step.want["name"]
-    if not step.extensions:
-        return []
+    if not step.extensions and not step.own_public_schema:
+        return [], None
     other = None
     if step.have is not None or not check_mode:
         other = conn_factory(name, autocommit=True)
     try:
         missing = missing_extensions(other, step.extensions) if other else list(step.extensions)
-        for statement in extension_statements(missing):
+        state = None
+        if step.own_public_schema:
+            if other:
+                rows = other.query(_PUBLIC_SCHEMA)
+                state = rows[0] if rows else None
+            else:
+                state = predicted_public_schema(server.get("version"), step.want["owner"] or server.get("login_role"))
+        schema = public_schema_statements(state)
+        for statement in extension_statements(missing) + schema:
             if not check_mode:
                 other.execute(statement.sql)
             ran.append(Statement("/* in database %s */ %s" % (name, statement.sql)))
@@ -457,7 +540,7 @@ def _apply_extensions(step, conn_factory, check_mode, ran, queries):
     finally:
         if other is not None:
             other.close()
-    return missing
+    return missing, state if schema else None
 
 
 def run(params, conn_factory, check_mode):

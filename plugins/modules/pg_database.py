@@ -4,7 +4,7 @@
 
 DOCUMENTATION = r"""
 module: pg_database
-short_description: Converge PostgreSQL databases, their owner, and the extensions in them
+short_description: Converge PostgreSQL databases, their owner, who may connect, and the extensions in them
 version_added: 0.1.0
 description:
   - Creates, alters or drops one database (O(name)) or many (O(databases)) over a single connection,
@@ -85,6 +85,22 @@ options:
       - Each must be available on the server (its package installed on the database host).
     type: list
     elements: str
+  public_connect: &public_connect
+    description:
+      - Whether every role (C(PUBLIC)) may connect to the database. V(false) revokes C(CONNECT) from C(PUBLIC)
+        (granted by default to every new database), so that only the owner, superusers and roles granted
+        C(CONNECT) get in; V(true) grants it back. Not managed when left out.
+    type: bool
+  own_public_schema: &own_public_schema
+    description:
+      - With V(true), schema C(public) of the database is made as PostgreSQL 15 makes it in a new database:
+        it belongs to the database owner (C(ALTER SCHEMA public OWNER TO)) and C(PUBLIC) may not create in it
+        (C(REVOKE CREATE ON SCHEMA public FROM PUBLIC)). Owned by C(pg_database_owner) (PostgreSQL 15's
+        default) counts as owned. Run over a connection to the database itself; a database without schema
+        C(public) is left alone.
+      - In check mode, for a database it would create, the module predicts from the server version (before 15,
+        both statements). Not managed when left out or V(false).
+    type: bool
   databases:
     description:
       - A list of databases converged in one connection.
@@ -94,10 +110,12 @@ options:
     elements: dict
     suboptions: {name: *name, state: *state, owner: *owner, encoding: *encoding, lc_collate: *lc_collate,
                  lc_ctype: *lc_ctype, template: *template, conn_limit: *conn_limit, tablespace: *tablespace,
-                 force: *force, extensions: *extensions}
+                 force: *force, extensions: *extensions, public_connect: *public_connect,
+                 own_public_schema: *own_public_schema}
 notes:
   - Check mode is supported and changes nothing; it reports what would change and the statements
-    that would run (for an existing database the module connects to it to see which extensions are missing).
+    that would run (for an existing database the module connects to it to see which extensions are missing
+    and how schema C(public) is).
   - Diff mode shows the before and after state of each changed database and its SQL.
   - The database the module connects to (O(login_db)) cannot be dropped by it.
 seealso:
@@ -105,11 +123,13 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: The Django application's database, with PostGIS
+- name: The Django application's database, with PostGIS, that no other role may connect to
   djangodeploy.postgresql.pg_database:
     name: "{{ django_database }}"
     owner: "{{ django_db_user }}"
     extensions: [postgis]
+    public_connect: false
+    own_public_schema: true
   become: true
   become_user: postgres
 
@@ -134,7 +154,7 @@ diff:
 queries:
   description:
     - The statements executed (in check mode, that would be executed), in order. Statements run in the
-      database itself (extensions) are prefixed with a C(/* in database NAME */) comment.
+      database itself (extensions, schema C(public)) are prefixed with a C(/* in database NAME */) comment.
   returned: always
   type: list
   elements: str
@@ -159,6 +179,10 @@ databases:
       returned: when one was created
       type: list
       elements: str
+    public_schema_changed:
+      description: True when schema C(public) was given to the owner or C(CREATE) on it revoked from C(PUBLIC).
+      returned: when it changed
+      type: bool
     created:
       description: True when the database was created.
       returned: when it was created

@@ -257,3 +257,52 @@ def test_failed_extension_after_create_reports_the_database(run_module, cluster,
     finally:
         cluster.query('DROP DATABASE IF EXISTS "%s"' % db)
         cluster.query('DROP DATABASE "%s"' % template)
+
+
+def _access(cluster, db, role="public"):
+    """(role may connect, schema public's owner, role may create in schema public)."""
+    return cluster.query(
+        "SELECT has_database_privilege(%s, current_database(), 'CONNECT'), pg_get_userbyid(n.nspowner), "
+        "has_schema_privilege(%s, 'public', 'CREATE') FROM pg_namespace n WHERE nspname = 'public'",
+        (role, role), dbname=db)[0]
+
+
+def test_who_may_connect_and_the_public_schema(run_module, cluster, uniq):
+    """What db_user_and_database asks for: PUBLIC's CONNECT revoked, schema public as PostgreSQL 15
+    makes it. A database brought to the pre-15 state (and CONNECT granted back) is put right, check
+    mode first; a role granted CONNECT on its own keeps it; reruns change nothing."""
+    owner, monitor, db = uniq + "own", uniq + "mon", uniq + "db"
+    run_module("pg_role", roles=[{"name": owner}, {"name": monitor}])
+    args = {"name": db, "owner": owner, "public_connect": False, "own_public_schema": True}
+    r = run_module("pg_database", check=True, **args)
+    assert r["changed"] and r["queries"][1:] == ['REVOKE CONNECT ON DATABASE "%s" FROM PUBLIC' % db]
+    assert _db(cluster, db) is None
+    r = run_module("pg_database", **args)
+    assert r["changed"] and r["databases"][0]["created"] and "public_schema_changed" not in r["databases"][0]
+    assert _access(cluster, db) == (False, "pg_database_owner", False)
+    r = run_module("pg_database", **args)
+    assert not r["changed"] and r["queries"] == [], r
+
+    cluster.query('GRANT CONNECT ON DATABASE "%s" TO PUBLIC, "%s"' % (db, monitor))
+    cluster.query('ALTER SCHEMA public OWNER TO postgres; GRANT CREATE ON SCHEMA public TO PUBLIC', dbname=db)
+    assert _access(cluster, db) == (True, "postgres", True)
+    fixes = ['REVOKE CONNECT ON DATABASE "%s" FROM PUBLIC' % db,
+             '/* in database %s */ ALTER SCHEMA public OWNER TO "%s"' % (db, owner),
+             '/* in database %s */ REVOKE CREATE ON SCHEMA public FROM PUBLIC' % db]
+    r = run_module("pg_database", check=True, diff=True, **args)
+    assert r["changed"] and r["queries"] == fixes
+    assert r["diff"][0]["before"]["public_connect"] is True and r["diff"][0]["after"]["public_connect"] is False
+    assert r["diff"][0]["before"]["public_schema_owned"] is False and r["diff"][0]["after"]["public_schema_create"] is False
+    assert _access(cluster, db) == (True, "postgres", True)
+    r = run_module("pg_database", **args)
+    assert r["changed"] and r["queries"] == fixes and r["databases"][0]["public_schema_changed"]
+    assert _access(cluster, db) == (False, owner, False)
+    assert _access(cluster, db, monitor)[0], "a role's own CONNECT grant is kept"
+    assert not _access(cluster, db, monitor)[2]
+    r = run_module("pg_database", **args)
+    assert not r["changed"] and r["queries"] == [], r
+
+    r = run_module("pg_database", name=db, public_connect=True)
+    assert r["queries"] == ['GRANT CONNECT ON DATABASE "%s" TO PUBLIC' % db] and _access(cluster, db)[0]
+    r = run_module("pg_database", name=db)
+    assert not r["changed"] and _access(cluster, db)[0], "left alone without public_connect"

@@ -151,6 +151,9 @@ def test_a_rerun_fixes_postgresql_drift_the_probe_sees(inventory_file, db_host, 
     db_host.run_expect([0], "chmod 0755 %s/djangodeploy-projects" % config)
     db_host.run_expect([0], "systemctl disable postgresql")
     db_host.run_expect([0], "touch %s/conf.d/40-djangodeploy-replication.conf" % config)
+    # Read by pg_database itself (the role has no task of its own for them any more).
+    db_host.run_expect([0], "runuser -u postgres -- psql -Xq --command 'GRANT CONNECT ON DATABASE geodemo TO PUBLIC'")
+    db_host.run_expect([0], "runuser -u postgres -- psql -Xq --dbname geodemo --command 'GRANT CREATE ON SCHEMA public TO PUBLIC'")
 
     rc, output, recap = run_site(inventory_file)
 
@@ -168,6 +171,10 @@ def test_a_rerun_fixes_postgresql_drift_the_probe_sees(inventory_file, db_host, 
     assert db_host.check_output("runuser -u postgres -- psql -XAtc 'SHOW work_mem'") != "7MB"
     assert db_host.check_output("runuser -u postgres -- psql -XAtc \"SELECT count(*) FROM pg_hba_file_rules "
                                 "WHERE 'trust' = auth_method AND address = '0.0.0.0'\"") == "0"
+    assert _task_status(output, "db_user_and_database : Create the database it owns") == "changed", output
+    assert db_host.check_output("runuser -u postgres -- psql -XAt --dbname geodemo --command \"SELECT "
+                                "has_database_privilege('public', 'geodemo', 'CONNECT') "
+                                "OR has_schema_privilege('public', 'public', 'CREATE')\"") == "f"
 
 
 def test_a_rerun_refreshes_a_stale_copy_of_the_configuration(inventory_file, db_host, run_site):

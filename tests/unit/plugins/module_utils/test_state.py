@@ -5,6 +5,8 @@ from ansible_collections.djangodeploy.postgresql.plugins.module_utils import _sc
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._database_state import (
     desired_databases,
     plan_databases,
+    predicted_public_schema,
+    public_schema_statements,
     Lookups,
 )
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import ValidationError
@@ -143,6 +145,48 @@ def test_database_plan_existing():
     steps = plan_databases(desired_databases({"name": "d", "state": "absent", "force": True}), current,
                            _lookups(sessions={"d": 2}))
     assert steps[0].statements[0].sql == 'DROP DATABASE "d" WITH (FORCE)'
+
+
+def test_database_plan_public_connect():
+    """A new database lets PUBLIC connect until revoked; an existing one is granted or revoked
+    only where the catalog differs, and left alone when the option is left out."""
+    steps = plan_databases(desired_databases({"name": "d", "owner": "app", "public_connect": False}),
+                           {"template1": TEMPLATE1}, _lookups())
+    assert [s.sql for s in steps[0].statements][1:] == ['REVOKE CONNECT ON DATABASE "d" FROM PUBLIC']
+    assert steps[0].after["public_connect"] is False
+    steps = plan_databases(desired_databases({"name": "d", "owner": "app"}), {"template1": TEMPLATE1}, _lookups())
+    assert len(steps[0].statements) == 1 and steps[0].after["public_connect"] is True
+    existing = dict(TEMPLATE1, name="d", owner="app", istemplate=False, public_connect=True)
+    current = {"template1": TEMPLATE1, "d": existing}
+    for want, have, sql in ((False, True, ['REVOKE CONNECT ON DATABASE "d" FROM PUBLIC']),
+                            (True, False, ['GRANT CONNECT ON DATABASE "d" TO PUBLIC']),
+                            (False, False, []), (None, True, []), (None, False, [])):
+        current["d"] = dict(existing, public_connect=have)
+        steps = plan_databases(desired_databases({"name": "d", "public_connect": want}), current, _lookups())
+        assert [s.sql for s in steps[0].statements] == sql, (want, have)
+
+
+def test_public_schema_statements():
+    assert public_schema_statements(None) == []
+    assert public_schema_statements({"owner": "app", "owned": True, "public_create": False}) == []
+    assert [s.sql for s in public_schema_statements({"owner": 'a"b', "owned": False, "public_create": True})] == [
+        'ALTER SCHEMA public OWNER TO "a""b"', "REVOKE CREATE ON SCHEMA public FROM PUBLIC"]
+    assert [s.sql for s in public_schema_statements({"owner": "app", "owned": True, "public_create": True})] == [
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC"]
+    assert predicted_public_schema(150004, "app") is None
+    assert [s.sql for s in public_schema_statements(predicted_public_schema(130016, "app"))] == [
+        'ALTER SCHEMA public OWNER TO "app"', "REVOKE CREATE ON SCHEMA public FROM PUBLIC"]
+
+
+def test_public_schema_needs_a_database_that_accepts_connections():
+    closed = dict(TEMPLATE1, name="d", owner="app", istemplate=False, allowconn=False, public_connect=True)
+    with pytest.raises(ValidationError) as info:
+        plan_databases(desired_databases({"name": "d", "own_public_schema": True}),
+                       {"template1": TEMPLATE1, "d": closed}, _lookups())
+    assert "own_public_schema" in str(info.value) and "datallowconn" in str(info.value)
+    steps = plan_databases(desired_databases({"name": "d", "own_public_schema": False}),
+                           {"template1": TEMPLATE1, "d": closed}, _lookups())
+    assert steps[0].statements == [] and not steps[0].own_public_schema
 
 
 def test_connect_kwargs():
