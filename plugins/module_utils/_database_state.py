@@ -523,7 +523,9 @@ def _apply_in_database(step, conn_factory, check_mode, server, ran, queries):
     if step.have is not None or not check_mode:
         other = conn_factory(name, autocommit=True)
     try:
-        missing = missing_extensions(other, step.extensions) if other else list(step.extensions)
+        missing = list(step.extensions)
+        if other and missing:
+            missing = missing_extensions(other, missing)
         state = None
         if step.own_public_schema:
             if other:
