@@ -93,9 +93,9 @@ options:
     type: bool
   own_public_schema: &own_public_schema
     description:
-      - With V(true), schema C(public) of the database is made as PostgreSQL 15 makes it in a new database:
-        it belongs to the database owner (C(ALTER SCHEMA public OWNER TO)) and C(PUBLIC) may not create in it
-        (C(REVOKE CREATE ON SCHEMA public FROM PUBLIC)). Owned by C(pg_database_owner) (PostgreSQL 15's
+      - With V(true), schema C(public) of the database belongs to the database owner (C(ALTER SCHEMA public OWNER TO))
+        and C(PUBLIC) may not create in it (C(REVOKE CREATE ON SCHEMA public FROM PUBLIC)), as PostgreSQL 15 makes
+        it in a new database. Owned by C(pg_database_owner) (PostgreSQL 15's
         default) counts as owned. Run over a connection to the database itself; a database without schema
         C(public) is left alone.
       - In check mode, for a database it would create, the module predicts from the server version (before 15,
