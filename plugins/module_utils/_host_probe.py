@@ -18,7 +18,8 @@ import stat
 import subprocess
 import time
 
-# A probe's command reports its result, not a log: the last lines say why it failed.
+# A probe's command reports its result, not a log: the last lines say why it failed. A
+# command whose whole output is its answer (a package listing) asks for more.
 OUTPUT_LIMIT = 4000
 # The files a role reads whole are small configuration; a bigger one is not read.
 CONTENT_LIMIT = 1024 * 1024
@@ -108,9 +109,10 @@ def file_contents(patterns):
     return found
 
 
-def _tail(data):
+def _tail(data, limit=OUTPUT_LIMIT):
+    """The last `limit` characters of a command's output (all of it when limit is 0)."""
     text = data.decode("utf-8", "replace")
-    return text[-OUTPUT_LIMIT:]
+    return text[-limit:] if limit else text
 
 
 def _drop_to(entry):
@@ -145,7 +147,7 @@ def _start(argv, user=None, environment=None, chdir=None):
         return {"rc": -1, "stdout": "", "stderr": str(error)}
 
 
-def _finish(process, timeout, deadline):
+def _finish(process, timeout, deadline, limit):
     if isinstance(process, dict):
         return process
     try:
@@ -153,12 +155,51 @@ def _finish(process, timeout, deadline):
     except subprocess.TimeoutExpired:
         process.kill()
         out, err = process.communicate()
-        return {"rc": -1, "stdout": _tail(out), "stderr": "timed out after %s s" % timeout}
-    return {"rc": process.returncode, "stdout": _tail(out), "stderr": _tail(err)}
+        return {"rc": -1, "stdout": _tail(out, limit), "stderr": "timed out after %s s" % timeout}
+    return {"rc": process.returncode, "stdout": _tail(out, limit), "stderr": _tail(err)}
+
+
+def _scalar(value):
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def normalise_commands(commands):
+    """The commands option checked: (commands with every argv item, environment value and
+    output_limit as run, the first error naming commands.NAME.KEY or None). YAML reads an
+    argument such as -4 or 15 as a number; it is passed as the text written."""
+    checked = {}
+    for name, spec in commands.items():
+        where = "commands.%s" % name
+        if not isinstance(spec, dict) or not isinstance(spec.get("argv"), list) or not spec["argv"]:
+            return None, "%s: give a dictionary with a non-empty list argv" % where
+        unknown = sorted(set(spec) - set(["argv", "user", "environment", "chdir", "timeout", "output_limit"]))
+        if unknown:
+            return None, "%s: unknown key %s (argv, user, environment, chdir, timeout, output_limit)" % (
+                where, ", ".join(unknown))
+        if not all(_scalar(item) for item in spec["argv"]):
+            return None, "%s.argv: give each argument as a string" % where
+        environment = spec.get("environment") or {}
+        if not isinstance(environment, dict) or not all(_scalar(value) for value in environment.values()):
+            return None, "%s.environment: give a dictionary of strings" % where
+        limit = spec.get("output_limit", OUTPUT_LIMIT)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            return None, "%s.output_limit: give a number of characters, 0 for the whole output" % where
+        timeout = spec.get("timeout")
+        if timeout is not None:
+            try:
+                timeout = float(timeout) if _scalar(timeout) else 0
+            except ValueError:
+                timeout = 0
+            if timeout <= 0:
+                return None, "%s.timeout: give a number of seconds above 0" % where
+        checked[name] = dict(spec, argv=[str(item) for item in spec["argv"]], timeout=timeout,
+                             environment=dict((str(key), str(value)) for key, value in environment.items()),
+                             output_limit=limit)
+    return checked, None
 
 
 def run_commands(commands):
-    """Run read-only commands ({name: {argv, user, environment, chdir, timeout}}) side by side
+    """Run read-only commands ({name: {argv, user, environment, chdir, timeout, output_limit}}) side by side
     and return each one's exit code and output by name: the probe waits for the slowest, not
     for their sum. Each is started from this thread (a user change runs in the child before
     exec) and its time-out counts from its start.
@@ -171,8 +212,9 @@ def run_commands(commands):
         timeout = spec.get("timeout")
         deadline = None if timeout is None else time.monotonic() + timeout
         started.append((name, _start(spec["argv"], spec.get("user"), spec.get("environment"), spec.get("chdir")),
-                        timeout, deadline))
-    return dict((name, _finish(process, timeout, deadline)) for name, process, timeout, deadline in started)
+                        timeout, deadline, spec.get("output_limit", OUTPUT_LIMIT)))
+    return dict((name, _finish(process, timeout, deadline, limit))
+                for name, process, timeout, deadline, limit in started)
 
 
 def probe(paths=(), users=(), groups=(), commands=None, contents=()):

@@ -43,9 +43,10 @@ options:
   commands:
     description:
       - Read-only commands, keyed by a name of the caller's choice. Each is a dictionary with
-        C(argv) (a list, required), C(user) (run as this user; needs root unless it is the
-        connected user), C(environment) (added to the module's own), C(chdir) and C(timeout) (seconds,
-        from the command's start).
+        C(argv) (a list, required; a number in it is passed as written), C(user) (run as this user;
+        needs root unless it is the connected user), C(environment) (added to the module's own),
+        C(chdir), C(timeout) (seconds, from the command's start) and C(output_limit) (how many of the
+        last characters of its standard output to return: 4000 unless given, 0 for all of it).
       - They run side by side, all started at once, so the module run takes as long as the slowest
         one. None may depend on another's effect.
     type: dict
@@ -87,7 +88,9 @@ groups:
   returned: always
   type: dict
 commands:
-  description: Per command name, C(rc), C(stdout) and C(stderr) (their last 4000 characters).
+  description:
+    - Per command name, C(rc), C(stdout) and C(stderr): the last 4000 characters of each, or of
+      C(stdout) as many as the command's C(output_limit) says.
   returned: always
   type: dict
 """
@@ -108,10 +111,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    commands = module.params["commands"]
-    for name, spec in commands.items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("argv"), list) or not spec["argv"]:
-            module.fail_json(msg="commands.%s: give a dictionary with a non-empty list argv" % name)
+    commands, error = _host_probe.normalise_commands(module.params["commands"])
+    if error:
+        module.fail_json(msg=error)
     result = _host_probe.probe(module.params["paths"], module.params["users"], module.params["groups"], commands,
                                module.params["contents"])
     module.exit_json(changed=False, **result)

@@ -109,3 +109,38 @@ def test_commands_run_side_by_side_each_with_its_own_answer_and_time_out(tmp_pat
     assert answers["second"] == {"rc": 4, "stdout": "", "stderr": "two\n"}
     assert answers["slow"]["rc"] != 0 and "timed out after 0.3 s" in answers["slow"]["stderr"]
     assert answers["missing"]["rc"] == -1
+
+
+def test_output_limit_keeps_the_last_characters_or_all_of_them():
+    script = "printf 'a%.0s' $(seq 5000); printf 'b%.0s' $(seq 5000) >&2"
+    default = run_one(["bash", "-c", script])
+    assert default["stdout"] == "a" * 4000 and default["stderr"] == "b" * 4000
+    assert run_one(["bash", "-c", script], output_limit=10)["stdout"] == "a" * 10
+    whole = run_one(["bash", "-c", script], output_limit=0)
+    assert whole["stdout"] == "a" * 5000 and whole["stderr"] == "b" * 4000
+
+
+def test_commands_are_checked_and_numbers_in_argv_passed_as_written():
+    checked, error = host_probe.normalise_commands(
+        {"route": {"argv": ["echo", -4, 15, 1.5], "environment": {"N": 3}, "timeout": "30"}})
+    assert error is None
+    assert checked["route"]["argv"] == ["echo", "-4", "15", "1.5"]
+    assert checked["route"]["environment"] == {"N": "3"} and checked["route"]["timeout"] == 30.0
+    assert checked["route"]["output_limit"] == 4000
+    assert host_probe.run_commands(checked)["route"]["stdout"] == "-4 15 1.5\n"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"argv": []}, "commands.it: give a dictionary with a non-empty list argv"),
+    ("true", "commands.it: give a dictionary with a non-empty list argv"),
+    ({"argv": ["true"], "outputlimit": 0}, "commands.it: unknown key outputlimit"),
+    ({"argv": ["true", ["x"]]}, "commands.it.argv: give each argument as a string"),
+    ({"argv": ["true"], "environment": ["A=1"]}, "commands.it.environment: give a dictionary of strings"),
+    ({"argv": ["true"], "output_limit": -1}, "commands.it.output_limit: give a number of characters"),
+    ({"argv": ["true"], "output_limit": "all"}, "commands.it.output_limit: give a number of characters"),
+    ({"argv": ["true"], "timeout": "soon"}, "commands.it.timeout: give a number of seconds above 0"),
+    ({"argv": ["true"], "timeout": 0}, "commands.it.timeout: give a number of seconds above 0"),
+])
+def test_a_bad_command_is_named_with_the_fix(spec, message):
+    checked, error = host_probe.normalise_commands({"it": spec})
+    assert checked is None and error.startswith(message)
