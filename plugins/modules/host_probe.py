@@ -46,7 +46,7 @@ options:
         C(argv) (a list, required; a number in it is passed as written), C(user) (run as this user;
         needs root unless it is the connected user), C(environment) (added to the module's own),
         C(chdir), C(timeout) (seconds, from the command's start) and C(output_limit) (how many of the
-        last characters of its standard output to return: 4000 unless given, 0 for all of it).
+        last characters of its standard output to return; 4000 unless given, 0 for all of it).
       - They run side by side, all started at once, so the module run takes as long as the slowest
         one. None may depend on another's effect.
     type: dict
@@ -89,7 +89,7 @@ groups:
   type: dict
 commands:
   description:
-    - Per command name, C(rc), C(stdout) and C(stderr): the last 4000 characters of each, or of
+    - Per command name, C(rc), C(stdout) and C(stderr), each its last 4000 characters, or for
       C(stdout) as many as the command's C(output_limit) says.
   returned: always
   type: dict
