@@ -94,7 +94,7 @@ def desired_databases(params):
 
 # ---------------------------------------------------------------- current
 
-_DATABASES = """
+DATABASES_QUERY = """
 SELECT d.datname AS name, {attributes}, d.datistemplate AS istemplate, d.datallowconn AS allowconn
 FROM pg_catalog.pg_database d
 JOIN pg_catalog.pg_tablespace t ON t.oid = d.dattablespace
@@ -103,7 +103,7 @@ WHERE d.datname = ANY(%s::text[]) OR d.datname IN ('template0', 'template1')
 
 # PG_VALID_BE_ENCODING: server encodings are numbered 0 to PG_ENCODING_BE_LAST
 # (KOI8U); the ones after it (SJIS, BIG5, GBK, ...) are client-only.
-_LOOKUPS = """
+LOOKUPS_QUERY = """
 SELECT 'role' AS kind, rolname::text AS key, NULL AS value FROM pg_catalog.pg_roles WHERE rolname = ANY(%s::text[])
 UNION ALL
 SELECT 'tablespace', spcname::text, NULL FROM pg_catalog.pg_tablespace WHERE spcname = ANY(%s::text[])
@@ -127,7 +127,7 @@ SELECT 'codeset', c, pg_catalog.pg_encoding_to_char(pg_catalog.pg_char_to_encodi
 
 
 def read_databases(conn, names):
-    return dict((row["name"], row) for row in conn.query(_DATABASES, (list(names),)))
+    return dict((row["name"], row) for row in conn.query(DATABASES_QUERY, (list(names),)))
 
 
 class Lookups:
@@ -154,11 +154,13 @@ class Lookups:
         return self.codesets.get(locale_codeset(locale)) or None
 
 
-def read_lookups(conn, wanted, current):
+def lookup_args(wanted, current):
+    """The parameters of LOOKUPS_QUERY: the names the items refer to, and the codesets of their
+    locales and of the existing databases'."""
     present = [w for w in wanted if w["state"] == "present"]
     locales = set(w[key] for w in present for key in LOCALE_KEYS if w[key])
     locales.update(db[key] for db in current.values() for key in LOCALE_KEYS)
-    args = (
+    return (
         sorted(set(w["owner"] for w in present if w["owner"])),
         sorted(set(w["tablespace"] for w in present if w["tablespace"])),
         sorted(set(e for w in present for e in (w["extensions"] or []))),
@@ -166,8 +168,15 @@ def read_lookups(conn, wanted, current):
         sorted(set(w["encoding"] for w in present if w["encoding"])),
         sorted(set(locale_codeset(value) for value in locales) - set([""])),
     )
+
+
+def read_lookups(conn, wanted, current):
+    return lookups_from_rows(conn.query(LOOKUPS_QUERY, lookup_args(wanted, current)))
+
+
+def lookups_from_rows(rows):
     found = Lookups()
-    for row in conn.query(_LOOKUPS, args):
+    for row in rows:
         kind, key, value = row["kind"], row["key"], row["value"]
         if kind == "role":
             found.roles.add(key)
@@ -392,7 +401,7 @@ def extension_statements(missing):
 # Schema public of the connected database: its owner's name, whether it belongs to the database
 # owner (PostgreSQL 15 gives it to pg_database_owner, which is always the owner), and whether
 # PUBLIC may create in it. No row: the database has no schema public.
-_PUBLIC_SCHEMA = """
+PUBLIC_SCHEMA_QUERY = """
 SELECT pg_catalog.pg_get_userbyid(d.datdba) AS owner,
        pg_catalog.pg_get_userbyid(n.nspowner) IN (pg_catalog.pg_get_userbyid(d.datdba), 'pg_database_owner') AS owned,
        EXISTS (SELECT 1 FROM pg_catalog.aclexplode(coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) a
@@ -404,7 +413,7 @@ WHERE d.datname = pg_catalog.current_database() AND n.nspname = 'public'
 
 def public_schema_statements(state):
     """What makes schema public as PostgreSQL 15 makes it in a new database: the database
-    owner's, and no CREATE for PUBLIC. state: a row of _PUBLIC_SCHEMA, None without the schema."""
+    owner's, and no CREATE for PUBLIC. state: a row of PUBLIC_SCHEMA_QUERY, None without the schema."""
     if state is None:
         return []
     statements = []
@@ -424,9 +433,14 @@ def predicted_public_schema(server_version_num, owner):
     return {"owner": owner, "owned": False, "public_create": True}
 
 
+EXTENSIONS_QUERY = "SELECT extname::text AS name FROM pg_catalog.pg_extension WHERE extname = ANY(%s::text[])"
+
+
 def missing_extensions(conn, wanted_exts):
-    rows = conn.query("SELECT extname::text AS name FROM pg_catalog.pg_extension WHERE extname = ANY(%s::text[])",
-                      (list(wanted_exts),))
+    return missing_from_rows(conn.query(EXTENSIONS_QUERY, (list(wanted_exts),)), wanted_exts)
+
+
+def missing_from_rows(rows, wanted_exts):
     have = set(row["name"] for row in rows)
     return [e for e in wanted_exts if e not in have]
 
@@ -529,7 +543,7 @@ def _apply_in_database(step, conn_factory, check_mode, server, ran, queries):
         state = None
         if step.own_public_schema:
             if other:
-                rows = other.query(_PUBLIC_SCHEMA)
+                rows = other.query(PUBLIC_SCHEMA_QUERY)
                 state = rows[0] if rows else None
             else:
                 state = predicted_public_schema(server.get("version"), step.want["owner"] or server.get("login_role"))

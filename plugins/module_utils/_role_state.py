@@ -142,6 +142,25 @@ WHERE r.rolname = ANY(%s::text[])
 """
 
 
+def role_query(can_read):
+    """The catalog query of the roles named by its one parameter (a text array)."""
+    return _ROLE_QUERY.format(
+        attributes=", ".join("%s AS %s" % (expression, option) for option, expression, _new in ATTRIBUTES),
+        password="r.rolpassword" if can_read else "NULL::text",
+        table="pg_authid" if can_read else "pg_roles")
+
+
+def current_roles(rows, can_read):
+    """{name: dict} from the rows of role_query."""
+    current = {}
+    for role in rows:
+        if not can_read:
+            role["password"] = False
+        role["member_of"] = list(role["member_of"] or [])
+        current[role["name"]] = role
+    return current
+
+
 def read_roles(conn, names):
     """One query for all roles: {name: dict}.  ``password`` is the stored
     verifier, or the special value ``None`` (no password) or ``False`` (not
@@ -149,16 +168,7 @@ def read_roles(conn, names):
     session = conn.query("SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS can_read, "
                          "session_user::text AS session_user, current_user::text AS current_user")[0]
     can_read = bool(session["can_read"])
-    sql = _ROLE_QUERY.format(
-        attributes=", ".join("%s AS %s" % (expression, option) for option, expression, _new in ATTRIBUTES),
-        password="r.rolpassword" if can_read else "NULL::text",
-        table="pg_authid" if can_read else "pg_roles")
-    current = {}
-    for role in conn.query(sql, (list(names),)):
-        if not can_read:
-            role["password"] = False
-        role["member_of"] = list(role["member_of"] or [])
-        current[role["name"]] = role
+    current = current_roles(conn.query(role_query(can_read), (list(names),)), can_read)
     return current, set([session["session_user"], session["current_user"]])
 
 

@@ -118,6 +118,26 @@ def test_django_settings_reads_the_host_once_and_skips_what_is_converged(converg
         assert _task_status(output, "django_settings : " + task) == "not run", task + "\n" + output
 
 
+def test_db_user_and_database_runs_neither_module_on_a_converged_host(converged_rerun):
+    output = converged_rerun
+    assert _task_status(output, "db_user_and_database : Read the database user and the database as pg_role and pg_database would") == "ok", output
+    assert _task_status(output, "db_user_and_database : Create the database user and the database it owns where they differ") == "skipping", output
+    for task in ("Create the database user", "Create the database it owns"):
+        assert _task_status(output, "db_user_and_database : " + task) == "not run", task + "\n" + output
+
+
+def test_a_rerun_lets_a_database_user_that_lost_its_login_in_again(inventory_file, db_host, run_site):
+    db_host.run_expect([0], "runuser -u postgres -- psql -Xq --command 'ALTER ROLE geodemo NOLOGIN'")
+    assert db_host.run(MANAGE + "migrate --check").rc != 0  # Django cannot log in
+
+    rc, output, recap = run_site(inventory_file)
+
+    assert rc == 0, output
+    assert _task_status(output, "db_user_and_database : Create the database user") == "changed", output
+    assert _task_status(output, "db_user_and_database : Create the database it owns") == "ok", output
+    assert db_host.run(MANAGE + "migrate --check").rc == 0
+
+
 def test_a_rerun_fixes_django_settings_drift_the_probe_sees(inventory_file, db_host, run_site):
     settings = "/etc/opt/geodemo/settings.py"
     # An unapplied migration: auth's last one rolled back (it only widens a column).
