@@ -40,12 +40,13 @@ def test_socket_without_password_passes(run_local):
     ({"django_psycopg2_source": "conda"}, "django_psycopg2_source"),
     ({"postgresql_backup_keep": 0}, "postgresql_backup_keep"),
     ({"postgresql_backup_on_calendar": "every full moon"}, "postgresql_backup_on_calendar"),
+    ({"postgresql_backup_on_calendar": "*-*-* 24:00:00"}, "postgresql_backup_on_calendar"),
     ({"postgresql_listen_addresses": ["localhost", "10.0.0.300"]}, "postgresql_listen_addresses has 10.0.0.300"),
     ({"postgresql_listen_addresses": ["db1.example.com", "192.0.2.0/24"]}, "postgresql_listen_addresses has 192.0.2.0/24"),
     ({"postgresql_ssl_days": 0}, "postgresql_ssl_days (0) must be at least 1"),
 ], ids=["no-project", "no-password-over-tcp", "unknown-engine", "project-not-a-package",
         "locale-not-utf8", "unknown-release", "unknown-psycopg2-source", "backup-keeps-nothing",
-        "backup-calendar-not-systemds", "listen-address-octet", "listen-address-cidr", "certificate-lifetime"])
+        "backup-calendar-not-systemds", "backup-calendar-hour-24", "listen-address-octet", "listen-address-cidr", "certificate-lifetime"])
 def test_bad_input_stops_with_the_variable_named(run_local, bad, named):
     given = {k: v for k, v in dict(GOOD, **bad).items() if v is not None}
     result = run_local(VALIDATE, given, ONE_HOST)
@@ -65,6 +66,15 @@ def test_every_bad_input_of_a_role_is_named_at_once(run_local):
                   "postgresql_listen_addresses has 10.0.0.300"):
         assert named in failure, result.stdout
     assert "Traceback" not in result.stdout
+
+
+@pytest.mark.parametrize("calendar, asks_systemd", [
+    ("*-*-* 03:15:00", False), ("*-*-* 23:59", False), ("weekly", False), ("Mon..Fri *-*-* 04:00:00", True)])
+def test_good_calendars_pass_and_only_an_unusual_one_is_asked_of_systemd(run_local, calendar, asks_systemd):
+    result = run_local(VALIDATE, dict(GOOD, postgresql_backup_on_calendar=calendar), ONE_HOST)
+    assert result.returncode == 0, result.stdout
+    status = result.stdout.split("Check postgresql_backup_on_calendar with systemd]", 1)[1].split("\n")[1]
+    assert status.startswith("ok:" if asks_systemd else "skipping:"), result.stdout
 
 
 def test_backup_inputs_are_not_checked_when_backups_are_off(run_local):
