@@ -14,6 +14,8 @@ import grp
 import hashlib
 import os
 import pwd
+import re
+import socket
 import stat
 import subprocess
 import time
@@ -217,13 +219,76 @@ def run_commands(commands):
                 for name, process, timeout, deadline, limit in started)
 
 
-def probe(paths=(), users=(), groups=(), commands=None, contents=()):
-    """The state of every named path, user, group and command, keyed by what was asked, and
-    the text of the files the contents patterns match."""
-    return {
+# The facts a play can have without ansible.builtin.setup's run (the module, about a hundred
+# files, is the costliest to build): each as setup computes it.
+FACTS = ("distribution_release", "fqdn", "default_ipv4")
+# setup's default route lookup: the route to this address names the outgoing interface.
+_ROUTE_PROBE = "8.8.8.8"
+
+
+def distribution_release(os_release):
+    """setup's distribution_release from /etc/os-release's text: Debian's (and Raspbian's)
+    codename in parentheses in PRETTY_NAME, else VERSION_CODENAME, else NA."""
+    values = dict((key, value.strip().strip("'\"")) for key, value in re.findall(r"^([A-Z_]+)=(.*)$", os_release, re.M))
+    if "Debian" in os_release or "Raspbian" in os_release:
+        named = re.search(r"PRETTY_NAME=[^(]+ \(?([^)]+?)\)", os_release)
+        if named:
+            return named.group(1)
+    return values.get("VERSION_CODENAME") or "NA"
+
+
+def default_ipv4(route):
+    """setup's default_ipv4 from `ip -4 route get 8.8.8.8`: the interface, source address and
+    gateway of the route (its other keys describe the interface; none is read here)."""
+    words = route.splitlines()[0].split() if route.strip() else []
+    found = {}
+    if words and words[0] == _ROUTE_PROBE:
+        for key, value in zip(words, words[1:]):
+            if key == "dev":
+                found["interface"] = value
+            elif key == "src":
+                found["address"] = value
+            elif key == "via" and value != _ROUTE_PROBE:
+                found["gateway"] = value
+    return found
+
+
+def _ip_command():
+    for folder in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]:
+        candidate = os.path.join(folder, "ip")
+        if folder and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def read_facts(names):
+    facts = {}
+    if "distribution_release" in names:
+        try:
+            with open("/etc/os-release") as handle:
+                facts["distribution_release"] = distribution_release(handle.read())
+        except (OSError, UnicodeDecodeError):
+            facts["distribution_release"] = "NA"
+    if "fqdn" in names:
+        facts["fqdn"] = socket.getfqdn()
+    if "default_ipv4" in names:
+        ip = _ip_command()
+        route = run_commands({"route": {"argv": [ip, "-4", "route", "get", _ROUTE_PROBE]}})["route"] if ip else {"rc": 1}
+        facts["default_ipv4"] = default_ipv4(route["stdout"]) if route["rc"] == 0 else {}
+    return facts
+
+
+def probe(paths=(), users=(), groups=(), commands=None, contents=(), facts=()):
+    """The state of every named path, user, group and command, keyed by what was asked, the
+    text of the files the contents patterns match, and the facts asked for."""
+    result = {
         "paths": dict((path, path_state(path)) for path in paths),
         "contents": file_contents(contents),
         "users": dict((name, user_state(name)) for name in users),
         "groups": dict((name, group_state(name)) for name in groups),
         "commands": run_commands(commands or {}),
     }
+    if facts:
+        # Prefixed as setup's are: Ansible sets them as variables under these names.
+        result["ansible_facts"] = dict(("ansible_" + name, value) for name, value in read_facts(facts).items())
+    return result

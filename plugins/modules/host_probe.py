@@ -51,6 +51,17 @@ options:
         one. None may depend on another's effect.
     type: dict
     default: {}
+  facts:
+    description:
+      - Facts to return as RV(ansible_facts), each as M(ansible.builtin.setup) computes it, for a play
+        that needs these and not setup's run (the costliest module to build).
+      - V(distribution_release) (Debian's codename, from C(/etc/os-release)), V(fqdn) (Python's
+        C(socket.getfqdn())), V(default_ipv4) (from C(ip -4 route get 8.8.8.8), with only the keys
+        C(address), C(interface) and C(gateway); empty without a default route).
+    type: list
+    elements: str
+    choices: [distribution_release, fqdn, default_ipv4]
+    default: []
 notes:
   - Supports check mode (it changes nothing either way).
 """
@@ -93,6 +104,12 @@ commands:
       C(stdout) as many as the command's C(output_limit) says.
   returned: always
   type: dict
+ansible_facts:
+  description: The facts O(facts) asked for, named and set on the host as setup's are (C(ansible_fqdn), ...).
+  returned: when O(facts) is not empty
+  type: dict
+  sample: {"ansible_distribution_release": "bookworm", "ansible_fqdn": "db1.example.com",
+           "ansible_default_ipv4": {"address": "192.0.2.10", "interface": "eth0", "gateway": "192.0.2.1"}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -108,6 +125,7 @@ def main():
             groups=dict(type="list", elements="str", default=[]),
             commands=dict(type="dict", default={}),
             contents=dict(type="list", elements="str", default=[]),
+            facts=dict(type="list", elements="str", default=[], choices=list(_host_probe.FACTS)),
         ),
         supports_check_mode=True,
     )
@@ -115,7 +133,7 @@ def main():
     if error:
         module.fail_json(msg=error)
     result = _host_probe.probe(module.params["paths"], module.params["users"], module.params["groups"], commands,
-                               module.params["contents"])
+                               module.params["contents"], module.params["facts"])
     module.exit_json(changed=False, **result)
 
 

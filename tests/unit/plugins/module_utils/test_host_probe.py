@@ -144,3 +144,46 @@ def test_commands_are_checked_and_numbers_in_argv_passed_as_written():
 def test_a_bad_command_is_named_with_the_fix(spec, message):
     checked, error = host_probe.normalise_commands({"it": spec})
     assert checked is None and error.startswith(message)
+
+
+BOOKWORM = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n'
+SID = 'PRETTY_NAME="Debian GNU/Linux trixie/sid"\nNAME="Debian GNU/Linux"\nVERSION_CODENAME=trixie\nID=debian\n'
+UBUNTU = 'PRETTY_NAME="Ubuntu 24.04 LTS"\nNAME="Ubuntu"\nVERSION_CODENAME=noble\nID=ubuntu\n'
+
+
+@pytest.mark.parametrize("text, release", [(BOOKWORM, "bookworm"), (SID, "trixie"), (UBUNTU, "noble"), ("", "NA")])
+def test_distribution_release_as_setup_reads_it(text, release):
+    assert host_probe.distribution_release(text) == release
+
+
+@pytest.mark.parametrize("route, found", [
+    ("8.8.8.8 via 172.17.0.1 dev eth0 src 172.17.0.2 uid 0 \n    cache \n",
+     {"interface": "eth0", "address": "172.17.0.2", "gateway": "172.17.0.1"}),
+    ("8.8.8.8 dev wg0 src 10.0.0.5 uid 1000 \n    cache \n", {"interface": "wg0", "address": "10.0.0.5"}),
+    ("RTNETLINK answers: Network is unreachable\n", {}),
+    ("", {}),
+])
+def test_default_ipv4_as_setup_reads_the_route(route, found):
+    assert host_probe.default_ipv4(route) == found
+
+
+def test_the_facts_are_the_ones_setup_gathers_on_this_machine():
+    """Side by side with ansible.builtin.setup on the machine the tests run on."""
+    import json
+    import subprocess
+    import sys
+    ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
+    if not os.path.exists(ansible):
+        pytest.skip("no ansible beside this Python")
+    proc = subprocess.run([ansible, "localhost", "-c", "local", "-m", "ansible.builtin.setup", "-a",
+                           "gather_subset=!all,!min,distribution,platform,network", "-o"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=True,
+                          env=dict(os.environ, ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0"))
+    setup = json.loads(proc.stdout.split("=>", 1)[1])["ansible_facts"]
+    ours = host_probe.probe(facts=host_probe.FACTS)["ansible_facts"]
+    assert sorted(ours) == ["ansible_default_ipv4", "ansible_distribution_release", "ansible_fqdn"]
+    assert ours["ansible_distribution_release"] == setup["ansible_distribution_release"]
+    assert ours["ansible_fqdn"] == setup["ansible_fqdn"]
+    wanted = dict((key, setup["ansible_default_ipv4"][key]) for key in ("address", "interface", "gateway")
+                  if key in setup["ansible_default_ipv4"])
+    assert ours["ansible_default_ipv4"] == wanted
