@@ -142,6 +142,16 @@ WHERE r.rolname = ANY(%s::text[])
 """
 
 
+def names_read(wanted):
+    """The roles whose rows the plan needs: the items, their groups and reassign_owned_to."""
+    names = set(w["name"] for w in wanted)
+    for w in wanted:
+        names.update(w["member_of"] or [])
+        if w["reassign_owned_to"]:
+            names.add(w["reassign_owned_to"])
+    return sorted(names)
+
+
 def role_query(can_read):
     """The catalog query of the roles named by its one parameter (a text array)."""
     return _ROLE_QUERY.format(
@@ -608,12 +618,7 @@ def run(params, conn_factory, check_mode):
     wanted = desired_roles(params)
     conn = conn_factory(None)
     try:
-        names = set(w["name"] for w in wanted)
-        for w in wanted:
-            names.update(w["member_of"] or [])
-            if w["reassign_owned_to"]:
-                names.add(w["reassign_owned_to"])
-        current, session_roles = read_roles(conn, sorted(names))
+        current, session_roles = read_roles(conn, names_read(wanted))
         valid_until = normalise_valid_until(conn, [w["valid_until"] for w in wanted if w["valid_until"] is not None])
         to_drop = [w["name"] for w in wanted if w["state"] == "absent" and w["name"] in current]
         dependencies = read_dependencies(conn, to_drop)

@@ -56,7 +56,7 @@ def probe_query(role, database):
     roles, wanted = _wanted(role, database)
     queries = (
         ("database", "SELECT pg_catalog.current_database() AS name"),
-        ("roles", bind(_role_state.role_query(True), ([w["name"] for w in roles],))),
+        ("roles", bind(_role_state.role_query(True), (_role_state.names_read(roles),))),
         ("databases", bind(_database_state.DATABASES_QUERY, ([wanted["name"]],))),
         ("lookups", bind(_database_state.LOOKUPS_QUERY, _database_state.lookup_args([wanted], {}))),
         ("extensions", bind(_database_state.EXTENSIONS_QUERY, (wanted["extensions"] or [],))),

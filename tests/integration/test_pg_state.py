@@ -97,6 +97,17 @@ def test_changed_inputs_are_unsettled(run_module, cluster, uniq):
         assert not settled(answer, other_role, other_database), (other_role, other_database)
 
 
+def test_a_role_in_a_group_is_settled_until_it_leaves_it(run_module, cluster, uniq):
+    role, database = _wanted(uniq)
+    role = dict(role, member_of=[uniq + "readers"])
+    run_module("pg_role", name=uniq + "readers")
+    _converge(run_module, role, database)
+    assert settled(_answer(cluster, role, database), role, database)
+    _sql(cluster, "REVOKE %sreaders FROM %sapp" % (uniq, uniq))
+    assert _converge(run_module, role, database, check=True)
+    assert not settled(_answer(cluster, role, database), role, database)
+
+
 def test_no_password_leaves_the_stored_one_settled(run_module, cluster, uniq):
     role, database = _wanted(uniq, password=None)
     _converge(run_module, dict(role, password="set elsewhere"), database)
