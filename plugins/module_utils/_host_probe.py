@@ -228,13 +228,13 @@ _ROUTE_PROBE = "8.8.8.8"
 
 def distribution_release(os_release):
     """setup's distribution_release from /etc/os-release's text: Debian's (and Raspbian's)
-    codename in parentheses in PRETTY_NAME, else VERSION_CODENAME, else NA."""
+    codename in parentheses in PRETTY_NAME, else VERSION_CODENAME (or UBUNTU_CODENAME), else NA."""
     values = dict((key, value.strip().strip("'\"")) for key, value in re.findall(r"^([A-Z_]+)=(.*)$", os_release, re.M))
     if "Debian" in os_release or "Raspbian" in os_release:
         named = re.search(r"PRETTY_NAME=[^(]+ \(?([^)]+?)\)", os_release)
         if named:
             return named.group(1)
-    return values.get("VERSION_CODENAME") or "NA"
+    return values.get("VERSION_CODENAME") or values.get("UBUNTU_CODENAME") or "NA"
 
 
 def default_ipv4(route):

@@ -151,7 +151,8 @@ SID = 'PRETTY_NAME="Debian GNU/Linux trixie/sid"\nNAME="Debian GNU/Linux"\nVERSI
 UBUNTU = 'PRETTY_NAME="Ubuntu 24.04 LTS"\nNAME="Ubuntu"\nVERSION_CODENAME=noble\nID=ubuntu\n'
 
 
-@pytest.mark.parametrize("text, release", [(BOOKWORM, "bookworm"), (SID, "trixie"), (UBUNTU, "noble"), ("", "NA")])
+@pytest.mark.parametrize("text, release", [(BOOKWORM, "bookworm"), (SID, "trixie"), (UBUNTU, "noble"),
+                                           ('NAME="Old Ubuntu"\nUBUNTU_CODENAME=xenial\n', "xenial"), ("", "NA")])
 def test_distribution_release_as_setup_reads_it(text, release):
     assert host_probe.distribution_release(text) == release
 
