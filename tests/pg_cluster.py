@@ -124,6 +124,10 @@ class Cluster:
         conn.autocommit = autocommit
         return conn
 
+    def has_extension(self, name):
+        """Whether the server's packages provide the extension (contrib may be missing)."""
+        return bool(self.query("SELECT 1 FROM pg_available_extensions WHERE name = %s", (name,)))
+
     def query(self, sql, args=None, dbname="postgres"):
         conn = self.connect(dbname)
         try:

@@ -20,16 +20,12 @@ def _extensions(cluster, db):
     return sorted(r[0] for r in cluster.query("SELECT extname FROM pg_extension", dbname=db))
 
 
-def _have_extension(cluster, name):
-    return bool(cluster.query("SELECT 1 FROM pg_available_extensions WHERE name = %s", (name,)))
-
-
 def test_role_author_interface(run_module, cluster, uniq):
     """The two tasks the db_user_and_database role runs."""
     user, db = uniq + "django", uniq + "django"
     r = run_module("pg_role", name=user, password="django-secret", login=True)
     assert r["changed"]
-    ext = "citext" if _have_extension(cluster, "citext") else None
+    ext = "citext" if cluster.has_extension("citext") else None
     args = {"name": db, "owner": user}
     if ext:
         args["extensions"] = [ext]
@@ -242,7 +238,7 @@ def test_failed_extension_after_create_reports_the_database(run_module, cluster,
     """CREATE DATABASE succeeded, CREATE EXTENSION failed (the template holds a
     table named like the extension's type): the result must say the database
     was created."""
-    if not _have_extension(cluster, "citext"):
+    if not cluster.has_extension("citext"):
         pytest.skip("citext not available")
     template, db = uniq + "tpl", uniq + "ext_fails"
     cluster.query('CREATE DATABASE "%s"' % template)

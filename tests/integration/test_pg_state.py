@@ -45,10 +45,6 @@ def _sql(cluster, statement, dbname="postgres"):
     cluster.query(statement, dbname=dbname)
 
 
-def _have_extension(cluster, name):
-    return bool(cluster.query("SELECT 1 FROM pg_available_extensions WHERE name = %s", (name,)))
-
-
 DRIFTS = {
     "password changed": lambda c, u: _sql(c, "ALTER ROLE %sapp PASSWORD 'another'" % u),
     "password stored as md5": lambda c, u: _sql(c, "SET password_encryption = 'md5'; ALTER ROLE %sapp PASSWORD 'django-secret'" % u),
@@ -116,7 +112,7 @@ def test_no_password_leaves_the_stored_one_settled(run_module, cluster, uniq):
 
 
 def test_a_missing_extension_is_unsettled(run_module, cluster, uniq):
-    if not _have_extension(cluster, "citext"):
+    if not cluster.has_extension("citext"):
         pytest.skip("citext is not available on this server")
     role, database = _wanted(uniq, extensions=["citext"])
     _converge(run_module, role, database)
