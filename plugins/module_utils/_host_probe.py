@@ -15,6 +15,7 @@ import hashlib
 import os
 import pwd
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -253,14 +254,6 @@ def default_ipv4(route):
     return found
 
 
-def _ip_command():
-    for folder in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]:
-        candidate = os.path.join(folder, "ip")
-        if folder and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
 def read_facts(names):
     facts = {}
     if "distribution_release" in names:
@@ -272,7 +265,8 @@ def read_facts(names):
     if "fqdn" in names:
         facts["fqdn"] = socket.getfqdn()
     if "default_ipv4" in names:
-        ip = _ip_command()
+        # sudo's secure_path has the sbin folders; a connected user's PATH may not.
+        ip = shutil.which("ip", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin", "/bin"]))
         route = run_commands({"route": {"argv": [ip, "-4", "route", "get", _ROUTE_PROBE]}})["route"] if ip else {"rc": 1}
         facts["default_ipv4"] = default_ipv4(route["stdout"]) if route["rc"] == 0 else {}
     return facts
