@@ -18,11 +18,12 @@ __metaclass__ = type
 import json
 
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils import _database_state, _role_state
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._connection import connection_argument_spec
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._errors import ValidationError
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._identifiers import quote_literal
 
 # pg_role and pg_database connect to this database unless login_db says otherwise.
-_LOGIN_DB = "postgres"
+_LOGIN_DB = connection_argument_spec()["login_db"]["default"]
 
 
 def bind(sql, args):
