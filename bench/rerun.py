@@ -22,8 +22,11 @@ the connection clients included: _bench.timed_cpu; the bench is the subreaper of
 ControlPersist masters, which it stops and reaps after each run so their CPU counts) are
 reported as medians, with the
 recap's changed count. --first also converges two fresh containers, one per checkout, and
-reports the first converge's time and CPU. --profile adds one profile_tasks run of each
-checkout (the top tasks). The container and the worktree are removed at the end.
+reports the first converge's time and CPU. --profile adds one more rerun of each checkout
+with bench/callback_plugins/controller_cpu.py: where its controller CPU went (the main
+process, the task workers and the Jinja compiles in them, and the rest: forks, worker exits,
+connection clients) and the tasks whose workers cost most. The container and the worktree
+are removed at the end.
 """
 
 import argparse
@@ -31,7 +34,6 @@ import ctypes
 import datetime
 import glob
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -124,12 +126,26 @@ def checkout_of(work, commit, label):
     return Checkout(label, top, collections)
 
 
-def profile(checkout, inventory, env, log):
-    """The ten slowest tasks of one rerun (profile_tasks), as text lines."""
-    _, _, out = checkout.run(inventory, env=dict(env, ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks"),
-                             log=log)
-    lines = [line for line in out.splitlines() if re.search(r" -+ +[0-9.]+s$", line)]
-    return lines[:12]
+def profile(checkout, inventory, work, log):
+    """Where one rerun's controller CPU went (bench/callback_plugins/controller_cpu.py), as
+    text lines: the split, then the twelve tasks whose workers cost most."""
+    output = os.path.join(work, "controller-cpu-%s.tsv" % checkout.label)
+    _, cpu, _ = checkout.run(inventory, log=log, env={
+        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "controller_cpu", "DJANGODEPLOY_CONTROLLER_CPU": output})
+    with open(output, encoding="utf-8") as handle:
+        rows = [line.rstrip("\n").split("\t") for line in handle]
+    tasks = [(float(row[1]), float(row[2]), int(row[3]), row[4]) for row in rows if row[0] == "task"]
+    main_cpu = sum(float(row[1]) for row in rows if row[0] == "main")
+    workers = sum(task[0] for task in tasks)
+    compiles = sum(task[1] for task in tasks)
+    lines = ["%.2f CPU-s in all: ansible-playbook itself %.2f; %d task workers %.2f (%.2f of it compiling %d Jinja "
+             "templates); the rest %.2f (forks, worker exits, connection clients)"
+             % (cpu, main_cpu, len(tasks), workers, compiles, sum(task[2] for task in tasks),
+                cpu - main_cpu - workers), "",
+             "worker CPU-s  compiling  templates  task"]
+    lines += ["%12.3f %10.3f %10d  %s" % task for task in sorted(tasks, reverse=True)[:12]]
+    return lines
 
 
 def main():  # pylint: disable=too-many-locals,too-many-statements
@@ -139,7 +155,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--connection", choices=["ssh", "docker"], default="ssh")
     parser.add_argument("--first", action="store_true", help="also time the first converge of base and HEAD")
-    parser.add_argument("--profile", action="store_true", help="add a profile_tasks run of each checkout")
+    parser.add_argument("--profile", action="store_true", help="add a controller CPU profile run of each checkout")
     parser.add_argument("--output", default=os.path.join(_bench.RESULTS, "rerun.md"))
     opts = parser.parse_args()
     variants = opts.variants.split(",")
@@ -193,7 +209,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
                                % (rep + 1, variant, checkout.label, seconds, cpu, _bench.changed_total(out)))
         if opts.profile:
             for checkout in checkouts:
-                profiles[checkout.label] = profile(checkout, inventory, {}, log)
+                profiles[checkout.label] = profile(checkout, inventory, work, log)
     except (_bench.RunFailed, subprocess.CalledProcessError) as exc:
         notes.append("run failed: %s" % exc)
         _bench.say(notes[-1])
@@ -229,7 +245,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     for label, (seconds, cpu, changed) in firsts.items():
         text.append("- first converge, %s: %.1f s, %.1f controller CPU-s, changed=%d" % (label, seconds, cpu, changed))
     for label, lines in profiles.items():
-        text += ["", "profile_tasks, rerun with pipelining, %s:" % label, "", "```"] + lines + ["```"]
+        text += ["", "Controller CPU of one more rerun with pipelining, %s (--profile):" % label, "", "```"] + lines + ["```"]
     text += ["- " + note.replace("\n", " ")[:800] for note in notes]
     output = "\n".join(text) + "\n"
     print(output)
