@@ -130,6 +130,8 @@ def profile(checkout, inventory, work, log):
     """Where one rerun's controller CPU went (bench/callback_plugins/controller_cpu.py), as
     text lines: the split, then the twelve tasks whose workers cost most."""
     output = os.path.join(work, "controller-cpu-%s.tsv" % checkout.label)
+    if os.path.exists(output):
+        os.remove(output)
     _, cpu, _ = checkout.run(inventory, log=log, env={
         "ANSIBLE_CALLBACK_PLUGINS": os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins"),
         "ANSIBLE_CALLBACKS_ENABLED": "controller_cpu", "DJANGODEPLOY_CONTROLLER_CPU": output})
