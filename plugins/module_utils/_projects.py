@@ -14,7 +14,46 @@ How wishes combine, and why (README "Several projects on one database server"):
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
+
+# The variables each project of django_projects may set (README "Several projects on one
+# server"), in the order they are resolved, with the roles' defaults. A name default is the
+# same project's value of the variable it names.
+PROJECT_VARIABLES = (
+    "django_project", "django_project_state", "django_project_drop_database", "django_user", "django_group",
+    "django_db_user", "django_database", "django_db_password", "django_db_engine", "django_db_options",
+    "django_settings_extra", "postgresql_settings",
+)
+_VALUE_DEFAULTS = {
+    "django_project": "", "django_project_state": "present", "django_project_drop_database": False,
+    "django_db_password": "", "django_db_engine": "django.contrib.gis.db.backends.postgis",
+    "django_db_options": {}, "django_settings_extra": "", "postgresql_settings": {},
+}
+_NAME_DEFAULTS = {
+    "django_user": "django_project", "django_group": "django_user",
+    "django_db_user": "django_project", "django_database": "django_project",
+}
+
+
+def resolve_projects(entries, inventory):
+    """Each project's variables, complete: the entry's value, else the inventory's (inventory is
+    the host's variables, a mapping), else the roles' default. entries are django_projects'
+    dicts; [{}] is the one project the inventory describes."""
+    projects = []
+    for entry in entries:
+        project = {}
+        for name in PROJECT_VARIABLES:
+            if name in entry:
+                project[name] = entry[name]
+            elif name in inventory:
+                project[name] = inventory[name]
+            elif name in _NAME_DEFAULTS:
+                project[name] = project[_NAME_DEFAULTS[name]]
+            else:
+                project[name] = copy.deepcopy(_VALUE_DEFAULTS[name])
+        projects.append(project)
+    return projects
 
 
 def render_value(value):
