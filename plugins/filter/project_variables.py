@@ -4,15 +4,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.djangodeploy.postgresql.plugins.module_utils._projects import resolve_projects
 
 
 def project_variables(entries, inventory):
-    if not isinstance(inventory, Mapping) or any(not isinstance(entry, Mapping) for entry in entries):
-        raise AnsibleFilterError("project_variables: the projects and the inventory's variables must be mappings")
+    if (not isinstance(entries, Sequence) or isinstance(entries, str) or not isinstance(inventory, Mapping)
+            or any(not isinstance(entry, Mapping) for entry in entries)):
+        raise AnsibleFilterError(
+            "project_variables: the projects must be a list of mappings, and the inventory's variables a mapping")
     return resolve_projects(list(entries), inventory)
 
 

@@ -45,7 +45,7 @@ def test_the_keys_are_the_variables_a_project_may_set_and_nothing_is_added():
     assert entry == {"django_project": "shop"}
 
 
-@pytest.mark.parametrize("entries, inventory", [(["shop"], {}), ([{}], ["django_project"])])
+@pytest.mark.parametrize("entries, inventory", [(["shop"], {}), ([{}], ["django_project"]), ("shop", {}), (3, {})])
 def test_what_is_not_a_mapping_is_refused(entries, inventory):
-    with pytest.raises(AnsibleFilterError, match="must be mappings"):
+    with pytest.raises(AnsibleFilterError, match="must be a list of mappings"):
         project_variables(entries, inventory)
