@@ -1,8 +1,13 @@
 """project_variables: each project's variables from its entry, the inventory, then the roles' defaults."""
+import pathlib
+import re
+
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.djangodeploy.postgresql.plugins.filter.project_variables import project_variables
+from ansible_collections.djangodeploy.postgresql.plugins.module_utils._projects import PROJECT_VARIABLES
 
 
 def test_the_one_project_of_an_inventory_takes_the_roles_defaults_named_after_it():
@@ -49,3 +54,19 @@ def test_the_keys_are_the_variables_a_project_may_set_and_nothing_is_added():
 def test_what_is_not_a_mapping_is_refused(entries, inventory):
     with pytest.raises(AnsibleFilterError, match="must be a list of mappings"):
         project_variables(entries, inventory)
+
+
+def test_the_defaults_are_the_roles_own():
+    # The filter restates the roles' defaults (include variables hide them): the two must not drift.
+    roles = pathlib.Path(__file__).resolve().parents[4] / "roles"
+    role_defaults = {}
+    for defaults in roles.glob("*/defaults/main.yml"):
+        role_defaults.update(yaml.safe_load(defaults.read_text()) or {})
+    compared = [name for name in PROJECT_VARIABLES if name in role_defaults]
+    assert len(compared) >= 9
+    # The project and its system user differ in the second, so each name default is told apart.
+    for entry in ({}, {"django_user": "www"}):
+        (project,) = project_variables([entry], {"django_project": "shop"})
+        for name in set(compared) - set(entry):
+            named = re.fullmatch(r"\{\{ (\w+) \}\}", str(role_defaults[name]))
+            assert project[name] == (project[named.group(1)] if named else role_defaults[name]), name
