@@ -78,8 +78,11 @@ all:
     djangodeploy_pki_dir: %s
     # Each host is the book's single server (PostgreSQL and Django on it): no clients on
     # other hosts, so pg_hba.conf is the same whatever the inventory's size and the
-    # rerun of a 1-, 4- or 8-host inventory has nothing to do.
+    # rerun of a 1-, 4- or 8-host inventory has nothing to do. TLS too: by default it is on
+    # where the inventory has more than one database server, so a 1-host rerun after the
+    # 8-host converge would turn it off on the first host.
     postgresql_client_hosts: []
+    postgresql_ssl: true
   children:
     dbservers:
       hosts:
