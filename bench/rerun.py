@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 """The site playbook's idempotent rerun on one converged host, this checkout against a base commit.
 
-Usage: .venv/bin/python bench/rerun.py [--base 4a49c24] [--repeat 3] [--connection ssh|docker] [--first] [--profile]
+Usage: .venv/bin/python bench/rerun.py [--base 4a49c24] [--repeat 3] [--connection ssh|docker] [--first] [--profile] [--tls]
 
 Makes a `git worktree` of the base commit and one of HEAD in a temporary directory (each with its own collection
 path, so each run uses its own roles), creates one bookworm container with the platform
@@ -10,7 +10,8 @@ settings of molecule/default (systemd as PID 1), reached as molecule/default rea
 SSH as the unprivileged user deploy with sudo, set up by molecule/default/prepare.yml) or over
 `docker exec` (docker: community.docker.docker as root, as bench/fleet.py does), deploys the
 test project, converges it, then times, alternating base and HEAD against that same
-converged container, repeat times each:
+converged container, repeat times each, TLS off (postgresql_ssl: false, the default where one
+host is the whole inventory) or with --tls on (the default of a split or replicated inventory):
 
   rerun        ansible-playbook playbooks/site.yml, pipelining on (ansible.cfg)
   rerun-nopipe the same with ANSIBLE_PIPELINING=False (molecule/default's setting)
@@ -99,18 +100,29 @@ class Checkout:
                               log=log, args=args)
 
 
-def write_inventory(work, name, connection):
-    """The inventory of one container (its own file, in its own directory)."""
+def write_inventory(work, name, connection, tls=False):
+    """The inventory of one container (its own file, in its own directory); TLS as in
+    bench/fleet.py's inventories (a split or replicated inventory's default) with tls, else off
+    (the default on the book's single server, molecule/default's kind of host)."""
     folder = os.path.join(work, name)
     os.makedirs(folder)
     if connection == "docker":
-        return fleet.write_inventory(folder, [name])
+        return _with_tls(fleet.write_inventory(folder, [name]), tls)
     address = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
                               name], stdout=subprocess.PIPE, text=True, check=True).stdout.split()[0]
     host_vars = {"ansible_connection": "ansible.builtin.ssh", "ansible_host": address, "ansible_user": "deploy",
                  "ansible_ssh_private_key_file": os.path.join(work, "deploy_ed25519"),
                  "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
-    return fleet.write_inventory(folder, [name], host_vars={name: host_vars})
+    return _with_tls(fleet.write_inventory(folder, [name], host_vars={name: host_vars}), tls)
+
+
+def _with_tls(inventory, tls):
+    with open(inventory, encoding="utf-8") as handle:
+        text = handle.read()
+    assert "    postgresql_ssl: true\n" in text
+    with open(inventory, "w", encoding="utf-8") as handle:
+        handle.write(text.replace("    postgresql_ssl: true\n", "    postgresql_ssl: %s\n" % ("true" if tls else "false")))
+    return inventory
 
 
 def checkout_of(work, commit, label):
@@ -158,6 +170,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     parser.add_argument("--connection", choices=["ssh", "docker"], default="ssh")
     parser.add_argument("--first", action="store_true", help="also time the first converge of base and HEAD")
     parser.add_argument("--profile", action="store_true", help="add a controller CPU profile run of each checkout")
+    parser.add_argument("--tls", action="store_true", help="postgresql_ssl: true (default: false, as on one host)")
     parser.add_argument("--output", default=os.path.join(_bench.RESULTS, "rerun.md"))
     opts = parser.parse_args()
     variants = opts.variants.split(",")
@@ -182,7 +195,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         base = checkouts[0]
         _bench.say("rerun: creating %s" % ", ".join(names))
         fleet.create(names)
-        inventories = [write_inventory(work, name, opts.connection) for name in names]
+        inventories = [write_inventory(work, name, opts.connection, opts.tls) for name in names]
         prepare = os.path.join(_bench.REPO, "molecule", "default" if opts.connection == "ssh" else "shared",
                                "prepare.yml")
         for inventory in inventories:
@@ -238,11 +251,13 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
                "%.0f s" % (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), log), ""]
     text += _bench.machine() + [""]
     text.append("One bookworm container (systemd PID 1, reached over %s) in dbservers and "
-                "appservers, converged once; each row alternates the two checkouts against that same host, "
+                "appservers, TLS %s, converged once; each row alternates the two checkouts against that same host, "
                 "median of %d. Controller CPU-s: user+sys of the ansible-playbook process tree (workers and "
                 "connection clients included)."
                 % ("SSH as the unprivileged user deploy with sudo, as molecule/default does" if opts.connection == "ssh"
-                   else "community.docker.docker as root", opts.repeat))
+                   else "community.docker.docker as root",
+                   "on (postgresql_ssl: true, --tls)" if opts.tls else "off (postgresql_ssl: false, as on one host)",
+                   opts.repeat))
     text += ["", _bench.markdown_table(header, rows), ""]
     for label, (seconds, cpu, changed) in firsts.items():
         text.append("- first converge, %s: %.1f s, %.1f controller CPU-s, changed=%d" % (label, seconds, cpu, changed))
