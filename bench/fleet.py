@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 """The site playbook's idempotent rerun on 1, 4 and 8 hosts, as time per host.
 
-Usage: .venv/bin/python bench/fleet.py [--hosts 1,4,8] [--repeat 3] [--variants default,pipelining,free]
+Usage: .venv/bin/python bench/fleet.py [--hosts 1,4,8] [--repeat 3] [--variants default,pipelining,ssh,free]
 
 Creates bookworm containers djangodeploy-bench-1..N with the platform settings of
 molecule/default/molecule.yml (systemd as PID 1 without --privileged), deploys the
@@ -14,6 +14,8 @@ variant:
   default     forks=8, linear strategy, no pipelining (the community.docker
               connection copies each module into the container, then runs it)
   pipelining  ANSIBLE_PIPELINING=True (the module goes through docker exec's stdin)
+  ssh         pipelining over SSH as the unprivileged user deploy with sudo (molecule/default's
+              prepare.yml sets it up), as a real fleet is reached: no docker exec client per task
   free        ANSIBLE_STRATEGY=free (+ pipelining): hosts do not wait for each other
   factcache   pipelining + jsonfile fact cache with gathering=smart
   mitogen     mitogen 0.3.54's mitogen_linear strategy (+ ansible_connection=docker);
@@ -24,6 +26,7 @@ returns it (bench/roles_and_databases.py includes it in bench/results/latest.md)
 """
 
 import argparse
+import ctypes
 import json
 import os
 import subprocess
@@ -93,13 +96,23 @@ all:
     return path
 
 
+def ssh_host_vars(work, name):
+    """How molecule/default reaches a container: SSH as deploy with the key its prepare.yml
+    generated in work."""
+    address = _docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                      name).stdout.decode().split()[0]
+    return {"ansible_connection": "ansible.builtin.ssh", "ansible_host": address, "ansible_user": "deploy",
+            "ansible_ssh_private_key_file": os.path.join(work, "deploy_ed25519"),
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+
+
 def _yaml_str(value):
     return "'" + value.replace("'", "''") + "'"
 
 
 def variant_env(variant, work):
     env = {"ANSIBLE_FORKS": "8", "ANSIBLE_PIPELINING": "False"}  # ansible.cfg turns it on
-    if variant in ("pipelining", "free", "factcache", "mitogen"):
+    if variant in ("pipelining", "ssh", "free", "factcache", "mitogen"):
         env["ANSIBLE_PIPELINING"] = "True"
     if variant == "free":
         env["ANSIBLE_STRATEGY"] = "free"
@@ -119,13 +132,19 @@ def variant_env(variant, work):
     return env
 
 
-def playbook(path, inventory, env_extra, log):
+def playbook(path, inventory, env_extra, log, ssh=False):
     """(wall seconds, machine-wide busy CPU seconds, controller CPU seconds, output) of one run;
-    the controller's is user+sys of the ansible-playbook process tree (_bench.timed_cpu)."""
-    cmd = [os.path.join(_bench.VENV_BIN, "ansible-playbook"), "-i", inventory, path, "-f", "8"]
+    the controller's is user+sys of the ansible-playbook process tree (_bench.timed_cpu), with
+    ssh the SSH ControlPersist masters too (bench/rerun.py's timed_playbook)."""
     cpu_before = _bench.busy_cpu_seconds()
-    seconds, controller, out = _bench.timed_cpu(cmd, env=_bench.ansible_env(env_extra), cwd=_bench.REPO, log=log,
-                                                timeout=3600)
+    if ssh:
+        import rerun  # pylint: disable=import-outside-toplevel  # rerun imports this module
+        seconds, controller, out = rerun.timed_playbook(path, inventory, dict(env_extra, ANSIBLE_FORKS="8"),
+                                                        cwd=_bench.REPO, log=log)
+    else:
+        cmd = [os.path.join(_bench.VENV_BIN, "ansible-playbook"), "-i", inventory, path, "-f", "8"]
+        seconds, controller, out = _bench.timed_cpu(cmd, env=_bench.ansible_env(env_extra), cwd=_bench.REPO, log=log,
+                                                    timeout=3600)
     return seconds, _bench.busy_cpu_seconds() - cpu_before, controller, out
 
 
@@ -144,6 +163,10 @@ def run_fleet(hosts=(1, 4, 8), repeat=3, variants=("default", "pipelining", "fre
     notes = []
     converge = None
     _bench.raise_on_sigterm()  # so that the containers are removed
+    if "ssh" in variants:
+        # The SSH masters that ControlPersist puts in the background become this process's
+        # children, so their CPU is counted (PR_SET_CHILD_SUBREAPER), as in bench/rerun.py.
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
     try:
         _bench.say("fleet: creating %d containers" % len(names))
         create(names)
@@ -155,8 +178,16 @@ def run_fleet(hosts=(1, 4, 8), repeat=3, variants=("default", "pipelining", "fre
         _bench.say("fleet: first converge on %d hosts in parallel %.1f s, changed=%d"
                    % (len(names), seconds, _bench.changed_total(out)))
         inventories = {}
+        if "ssh" in variants:
+            # The controller's key and the user deploy on every host, over docker exec as root.
+            playbook(os.path.join(_bench.REPO, "molecule", "default", "prepare.yml"), inventory,
+                     {"ANSIBLE_FORKS": "8", "MOLECULE_EPHEMERAL_DIRECTORY": work}, log)
+            ssh_vars = {name: ssh_host_vars(work, name) for name in names}
         for count in hosts:
             inventories[("default", count)] = write_inventory(work, names[:count])
+            if "ssh" in variants:
+                inventories[("ssh", count)] = write_inventory(work, names[:count], connection="ansible.builtin.ssh",
+                                                              host_vars=ssh_vars)
             if "mitogen" in variants:
                 inventories[("mitogen", count)] = write_inventory(work, names[:count], connection="docker")
         for rep in range(repeat):
@@ -164,7 +195,8 @@ def run_fleet(hosts=(1, 4, 8), repeat=3, variants=("default", "pipelining", "fre
                 for count in hosts:
                     inv = inventories.get((variant, count), inventories[("default", count)])
                     try:
-                        seconds, cpu_seconds, controller, out = playbook(site, inv, variant_env(variant, work), log)
+                        seconds, cpu_seconds, controller, out = playbook(site, inv, variant_env(variant, work), log,
+                                                                         ssh=variant == "ssh")
                     except _bench.RunFailed as exc:
                         if variant == "mitogen":
                             notes.append("mitogen row failed: %s" % str(exc).splitlines()[0])
@@ -218,11 +250,12 @@ def run_fleet(hosts=(1, 4, 8), repeat=3, variants=("default", "pipelining", "fre
             % (variant, max(hosts), most / one, "target reached" if most / one <= 2 else "target NOT reached",
                max(hosts), cpu_most, cpu_most / max(hosts), cpu_one, cores, floor, floor / one))
     text = ["## Fleet: the site playbook's idempotent rerun", "",
-            "bookworm containers (systemd PID 1, community.docker.docker connection), each host in dbservers and "
+            "bookworm containers (systemd PID 1, community.docker.docker connection; the ssh variant over SSH as "
+            "deploy with sudo), each host in dbservers and "
             "appservers, forks=8; first converge of %d hosts in parallel: %s. Wall seconds of the whole rerun, median of "
             "%d, and seconds per host in brackets; CPU-s is the whole machine's busy CPU time during the rerun "
             "(/proc/stat: the controller, docker and the containers); controller CPU-s/host is user+sys of the "
-            "ansible-playbook process tree (workers and `docker exec` clients) divided by the hosts, the cost that "
+            "ansible-playbook process tree (workers, `docker exec` or SSH clients) divided by the hosts, the cost that "
             "grows with a fleet on a real controller (target: at most 3, and flat within 20 %% from 1 to %d hosts). "
             "The earlier target was %d hosts within 2x of one host."
             % (len(names), "%.0f s" % converge if converge is not None else "failed", repeat, max(hosts), max(hosts)),

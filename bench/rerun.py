@@ -108,12 +108,7 @@ def write_inventory(work, name, connection, tls=False):
     os.makedirs(folder)
     if connection == "docker":
         return _with_tls(fleet.write_inventory(folder, [name]), tls)
-    address = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-                              name], stdout=subprocess.PIPE, text=True, check=True).stdout.split()[0]
-    host_vars = {"ansible_connection": "ansible.builtin.ssh", "ansible_host": address, "ansible_user": "deploy",
-                 "ansible_ssh_private_key_file": os.path.join(work, "deploy_ed25519"),
-                 "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
-    return _with_tls(fleet.write_inventory(folder, [name], host_vars={name: host_vars}), tls)
+    return _with_tls(fleet.write_inventory(folder, [name], host_vars={name: fleet.ssh_host_vars(work, name)}), tls)
 
 
 def _with_tls(inventory, tls):
