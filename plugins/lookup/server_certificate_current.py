@@ -87,6 +87,7 @@ _raw:
   elements: bool
 """
 
+from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
@@ -109,6 +110,9 @@ class LookupModule(LookupBase):
     def _problem(self, terms, variables):
         installed = self.get_option("installed")
         for wanted in terms:
+            if not isinstance(wanted, dict) or not {"src", "dest", "mode"} <= set(wanted):
+                raise AnsibleLookupError("server_certificate_current: each term is a dictionary with src, dest and mode,"
+                                         " not %r" % (wanted,))
             src = self.find_file_in_search_path(variables, "files", wanted["src"], ignore_missing=True)
             if not src:
                 return "%s is not on the controller" % wanted["src"]

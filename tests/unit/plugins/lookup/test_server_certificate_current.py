@@ -6,6 +6,7 @@ import hashlib
 import pytest
 import yaml
 from ansible.constants import config
+from ansible.errors import AnsibleLookupError
 from ansible.parsing.dataloader import DataLoader
 
 from ansible_collections.djangodeploy.postgresql.plugins.lookup import server_certificate_current
@@ -60,3 +61,11 @@ def test_generated_files_are_checked_too(files, tmp_path):
     assert current(terms, installed, generated=True, pki_dir=str(tmp_path / "pki"), pki_host=str(tmp_path / "pki" / "db1"),
                    common_name="db1", alt_names=["DNS:db1"], extended_key_usage=["serverAuth"], key_type="ECC",
                    renew_days=30) == [False]
+
+
+def test_a_term_without_src_dest_and_mode_is_refused_by_name(files):
+    terms, installed = files
+    with pytest.raises(AnsibleLookupError, match="src, dest and mode"):
+        current([{"src": terms[0]["src"], "dest": terms[0]["dest"]}], installed)
+    with pytest.raises(AnsibleLookupError, match="src, dest and mode"):
+        current([terms[0]["src"]], installed)
