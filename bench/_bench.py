@@ -4,14 +4,18 @@ gets, timing a command, reading the play recap, medians, Markdown tables and
 the machine description.  Not an Ansible plugin; imported by the bench
 scripts only."""
 
+import ctypes
+import glob
 import os
 import platform
 import re
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,6 +69,12 @@ def timed(cmd, env=None, cwd=None, log=None, timeout=3600):
     return seconds, out
 
 
+def become_subreaper():
+    """Make the SSH masters that ControlPersist puts in the background this process's children
+    (PR_SET_CHILD_SUBREAPER), so that timed_playbook counts their CPU."""
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+
+
 def children_cpu():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -88,6 +98,37 @@ def timed_cpu(cmd, env=None, cwd=None, log=None, timeout=3600):
     if proc.returncode != 0:
         raise RunFailed("%s failed (rc=%d):\n%s" % (" ".join(cmd[:3]), proc.returncode, out[-4000:]))
     return seconds, cpu, out
+
+
+def reap_ssh_masters(control_dir):
+    """Stop the SSH ControlPersist masters of a run and wait for them (they are this
+    process's children: it is their subreaper), so their CPU time is counted."""
+    for socket in glob.glob(os.path.join(control_dir, "*")):
+        subprocess.run(["ssh", "-o", "ControlPath=" + socket, "-O", "exit", "bench"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            return
+
+
+def timed_playbook(playbook, inventory, extra_env=None, cwd=None, log=None, args=()):
+    """(wall s, controller CPU s, output) of one ansible-playbook run over SSH: its own
+    ControlPersist directory beside the inventory, whose masters are stopped and reaped
+    afterwards so that their CPU counts."""
+    extra = dict(extra_env or {})
+    control_dir = tempfile.mkdtemp(prefix="cp-", dir=os.path.dirname(inventory))
+    extra["ANSIBLE_SSH_CONTROL_PATH_DIR"] = control_dir
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, playbook] + list(args)
+    try:
+        seconds, cpu, out = timed_cpu(cmd, env=ansible_env(extra), cwd=cwd, log=log, timeout=3600)
+    finally:
+        before = children_cpu()
+        reap_ssh_masters(control_dir)
+        masters = children_cpu() - before
+        shutil.rmtree(control_dir, ignore_errors=True)
+    return seconds, cpu + masters, out
 
 
 def busy_cpu_seconds():

@@ -24,7 +24,6 @@ included), and the changed counts. The containers are removed at the end.
 """
 
 import argparse
-import ctypes
 import datetime
 import os
 import subprocess
@@ -68,8 +67,8 @@ OUR_DB_PLAY = """---
 
 def run(playbook, inventory, work, log):
     """(wall s, controller CPU s, changed) of one ansible-playbook run, its SSH masters reaped."""
-    seconds, cpu, out = rerun.timed_playbook(playbook, inventory, {"ANSIBLE_ROLES_PATH": os.path.join(work, "roles")},
-                                             cwd=_bench.REPO, log=log)
+    seconds, cpu, out = _bench.timed_playbook(playbook, inventory, {"ANSIBLE_ROLES_PATH": os.path.join(work, "roles")},
+                                              cwd=_bench.REPO, log=log)
     return seconds, cpu, _bench.changed_total(out)
 
 
@@ -85,7 +84,7 @@ def main():  # pylint: disable=too-many-locals
     head = subprocess.run(["git", "-C", _bench.REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
                           text=True, check=True).stdout.strip()
     work = tempfile.mkdtemp(prefix="djangodeploy-anchor-")
-    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # the SSH masters' CPU is counted
+    _bench.become_subreaper()  # the SSH masters' CPU is counted
     log = os.path.join(work, "anchor.log")
     os.makedirs(os.path.join(work, "roles"))
     os.symlink(theirs_dir, os.path.join(work, "roles", "geerlingguy.postgresql"))

@@ -26,7 +26,6 @@ returns it (bench/roles_and_databases.py includes it in bench/results/latest.md)
 """
 
 import argparse
-import ctypes
 import json
 import os
 import subprocess
@@ -64,10 +63,10 @@ def destroy(names):
         _docker("rm", "-f", name, check=False)
 
 
-def write_inventory(work, names, connection="community.docker.docker", host_vars=None):
+def write_inventory(work, names, connection="community.docker.docker", host_vars=None, tls=True):
     """One inventory per host count: the site playbook needs the facts of every
     application server, so a subset is its own inventory, not a --limit. host_vars:
-    {name: {variable: value}} (JSON is YAML)."""
+    {name: {variable: value}} (JSON is YAML); tls: postgresql_ssl."""
     path = os.path.join(work, "hosts-%d-%s.yml" % (len(names), connection.replace(".", "_")))
     hosts = "".join("        %s: %s\n" % (name, json.dumps((host_vars or {}).get(name, {}))) for name in names)
     with open(path, "w") as handle:
@@ -85,14 +84,14 @@ all:
     # where the inventory has more than one database server, so a 1-host rerun after the
     # 8-host converge would turn it off on the first host.
     postgresql_client_hosts: []
-    postgresql_ssl: true
+    postgresql_ssl: %s
   children:
     dbservers:
       hosts:
 %s    appservers:
       hosts:
 %s""" % (connection, _yaml_str(DB_PASSWORD), os.path.join(_bench.REPO, ".cache", "wheelhouse"),
-         os.path.join(work, "pki"), hosts, hosts))
+         os.path.join(work, "pki"), "true" if tls else "false", hosts, hosts))
     return path
 
 
@@ -135,12 +134,11 @@ def variant_env(variant, work):
 def playbook(path, inventory, env_extra, log, ssh=False):
     """(wall seconds, machine-wide busy CPU seconds, controller CPU seconds, output) of one run;
     the controller's is user+sys of the ansible-playbook process tree (_bench.timed_cpu), with
-    ssh the SSH ControlPersist masters too (bench/rerun.py's timed_playbook)."""
+    ssh the SSH ControlPersist masters too (_bench.timed_playbook)."""
     cpu_before = _bench.busy_cpu_seconds()
     if ssh:
-        import rerun  # pylint: disable=import-outside-toplevel  # rerun imports this module
-        seconds, controller, out = rerun.timed_playbook(path, inventory, dict(env_extra, ANSIBLE_FORKS="8"),
-                                                        cwd=_bench.REPO, log=log)
+        seconds, controller, out = _bench.timed_playbook(path, inventory, dict(env_extra, ANSIBLE_FORKS="8"),
+                                                         cwd=_bench.REPO, log=log)
     else:
         cmd = [os.path.join(_bench.VENV_BIN, "ansible-playbook"), "-i", inventory, path, "-f", "8"]
         seconds, controller, out = _bench.timed_cpu(cmd, env=_bench.ansible_env(env_extra), cwd=_bench.REPO, log=log,
@@ -164,9 +162,7 @@ def run_fleet(hosts=(1, 4, 8), repeat=3, variants=("default", "pipelining", "fre
     converge = None
     _bench.raise_on_sigterm()  # so that the containers are removed
     if "ssh" in variants:
-        # The SSH masters that ControlPersist puts in the background become this process's
-        # children, so their CPU is counted (PR_SET_CHILD_SUBREAPER), as in bench/rerun.py.
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+        _bench.become_subreaper()
     try:
         _bench.say("fleet: creating %d containers" % len(names))
         create(names)

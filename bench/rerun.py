@@ -31,9 +31,7 @@ are removed at the end.
 """
 
 import argparse
-import ctypes
 import datetime
-import glob
 import os
 import shutil
 import subprocess
@@ -54,37 +52,6 @@ VARIANTS = {
 }
 
 
-def reap_ssh_masters(control_dir):
-    """Stop the SSH ControlPersist masters of a run and wait for them (they are this
-    process's children: it is their subreaper), so their CPU time is counted."""
-    for socket in glob.glob(os.path.join(control_dir, "*")):
-        subprocess.run(["ssh", "-o", "ControlPath=" + socket, "-O", "exit", "bench"], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while True:
-        try:
-            os.wait()
-        except ChildProcessError:
-            return
-
-
-def timed_playbook(playbook, inventory, extra_env=None, cwd=None, log=None, args=()):
-    """(wall s, controller CPU s, output) of one ansible-playbook run over SSH: its own
-    ControlPersist directory beside the inventory, whose masters are stopped and reaped
-    afterwards so that their CPU counts."""
-    extra = dict(extra_env or {})
-    control_dir = tempfile.mkdtemp(prefix="cp-", dir=os.path.dirname(inventory))
-    extra["ANSIBLE_SSH_CONTROL_PATH_DIR"] = control_dir
-    cmd = [os.path.join(_bench.VENV_BIN, "ansible-playbook"), "-i", inventory, playbook] + list(args)
-    try:
-        seconds, cpu, out = _bench.timed_cpu(cmd, env=_bench.ansible_env(extra), cwd=cwd, log=log, timeout=3600)
-    finally:
-        before = _bench.children_cpu()
-        reap_ssh_masters(control_dir)
-        masters = _bench.children_cpu() - before
-        shutil.rmtree(control_dir, ignore_errors=True)
-    return seconds, cpu + masters, out
-
-
 class Checkout:
     """A checkout of the collection as ansible-playbook sees it: its playbooks, its
     ansible.cfg and a collection path that resolves djangodeploy.postgresql to it."""
@@ -96,8 +63,8 @@ class Checkout:
         extra = {"ANSIBLE_CONFIG": os.path.join(self.top, "ansible.cfg"),
                  "ANSIBLE_COLLECTIONS_PATH": self.collections}
         extra.update(env or {})
-        return timed_playbook(os.path.join(self.top, "playbooks", "site.yml"), inventory, extra, cwd=self.top,
-                              log=log, args=args)
+        return _bench.timed_playbook(os.path.join(self.top, "playbooks", "site.yml"), inventory, extra, cwd=self.top,
+                                     log=log, args=args)
 
 
 def write_inventory(work, name, connection, tls=False):
@@ -107,17 +74,8 @@ def write_inventory(work, name, connection, tls=False):
     folder = os.path.join(work, name)
     os.makedirs(folder)
     if connection == "docker":
-        return _with_tls(fleet.write_inventory(folder, [name]), tls)
-    return _with_tls(fleet.write_inventory(folder, [name], host_vars={name: fleet.ssh_host_vars(work, name)}), tls)
-
-
-def _with_tls(inventory, tls):
-    with open(inventory, encoding="utf-8") as handle:
-        text = handle.read()
-    assert "    postgresql_ssl: true\n" in text
-    with open(inventory, "w", encoding="utf-8") as handle:
-        handle.write(text.replace("    postgresql_ssl: true\n", "    postgresql_ssl: %s\n" % ("true" if tls else "false")))
-    return inventory
+        return fleet.write_inventory(folder, [name], tls=tls)
+    return fleet.write_inventory(folder, [name], host_vars={name: fleet.ssh_host_vars(work, name)}, tls=tls)
 
 
 def checkout_of(work, commit, label):
@@ -170,9 +128,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     opts = parser.parse_args()
     variants = opts.variants.split(",")
     work = tempfile.mkdtemp(prefix="djangodeploy-rerun-")
-    # The SSH masters that ControlPersist puts in the background become this process's
-    # children, so their CPU is counted (PR_SET_CHILD_SUBREAPER).
-    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    _bench.become_subreaper()
     log = os.path.join(work, "rerun.log")
     started = datetime.datetime.now(datetime.timezone.utc)
     head = subprocess.run(["git", "-C", _bench.REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
